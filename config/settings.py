@@ -85,12 +85,13 @@ TEMPLATES = [
 # No DATABASE_URL: a SQLite file in WAL mode with IMMEDIATE transactions and a
 # busy timeout, so web and worker threads of `manage.py up` write side by side
 # without "database is locked".
-SQLITE_PATH = env.path("BATON_SQLITE_PATH", default=VAR_DIR / "baton.sqlite3")
+SQLITE_PATH = Path(env.str("BATON_SQLITE_PATH", default=str(VAR_DIR / "baton.sqlite3")))
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -145,7 +146,7 @@ USE_TZ = True
 # --- Static files ----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -179,3 +180,5 @@ LOGGING = {
 # --- Baton ----------------------------------------------------------------------------------
 # Extra folder of workflow files (for teams that keep workflows in their own repository).
 BATON_WORKFLOWS_DIR = env.str("BATON_WORKFLOWS_DIR", default="")
+# The demo `backup_files` workflow reads this Secret (shows how secrets reach scripts).
+BATON_DEMO_BACKUP_LABEL = env.str("BATON_DEMO_BACKUP_LABEL", default="demo-archive")

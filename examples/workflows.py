@@ -1,0 +1,91 @@
+"""Demo workflows, loaded in the embedded default so a newcomer has something to run."""
+
+import random
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.utils import timezone
+
+from workflows import Secret, context, shell, task, workflow
+
+
+@task
+def fetch_sales(region: str, day: date | None) -> list[dict]:
+    day = day or timezone.localdate() - timedelta(days=1)
+    context.logger.info("Fetching sales for %s on %s", region, day.isoformat())
+    rng = random.Random(f"{region}{day}")
+    return [{"shop": f"{region}-{n}", "amount": rng.randint(100, 5000)} for n in range(1, 9)]
+
+
+@task
+def summarise(rows: list[dict], top_n: int, threshold: Decimal) -> dict:
+    best = sorted(rows, key=lambda r: r["amount"], reverse=True)[:top_n]
+    over = [r["shop"] for r in rows if r["amount"] >= threshold]
+    context.logger.info("Top %d shops: %s", top_n, ", ".join(r["shop"] for r in best))
+    return {"total": sum(r["amount"] for r in rows), "best": best, "over_threshold": over}
+
+
+@task
+def publish(summary: dict, recipients: list[str], dry_run: bool) -> str:
+    action = "Would send" if dry_run else "Sent"
+    message = f"{action} a total of {summary['total']} to {', '.join(recipients) or 'nobody'}"
+    print(message)
+    return message
+
+
+@workflow(tags=["demo", "sales"])
+def sales_report(
+    region: Annotated[Literal["north", "south", "east", "west"], "Sales region"] = "north",
+    day: Annotated[date | None, "Day to report on; yesterday when empty"] = None,
+    top_n: Annotated[int, "How many shops to list"] = 3,
+    threshold: Annotated[Decimal, "Highlight shops selling at least this amount"] = Decimal("2500"),
+    recipients: Annotated[list[str], "E-mail addresses, one per line"] = ["ops@example.com"],  # noqa: B006
+    dry_run: Annotated[bool, "Only show what would be sent"] = True,
+):
+    """Build the daily sales summary of a region and send it to its managers."""
+    rows = fetch_sales(region, day)
+    summary = summarise(rows, top_n, threshold)
+    publish(summary, recipients, dry_run)
+
+
+@task
+def check_backup(folder: str) -> str:
+    context.logger.info("Checking the archive in %s", folder)
+    return folder
+
+
+@workflow(tags=["demo", "shell"])
+def backup_files(
+    folder: Annotated[str, "Folder to archive"] = "/tmp",
+    keep_days: Annotated[int, "Delete archives older than this"] = 7,
+):
+    """Archive a folder with a shell script shipped in examples/scripts/."""
+    archive = shell(
+        "archive",
+        ["scripts/backup.sh", folder, keep_days],
+        env={"BACKUP_LABEL": Secret("BATON_DEMO_BACKUP_LABEL")},
+        timeout=timedelta(minutes=5),
+    )
+    archive >> check_backup(folder)
+
+
+@task(retries=3, retry_delay=timedelta(seconds=2), retry_backoff=True)
+def import_partner_file(partner: str) -> int:
+    context.logger.info("Attempt %d to download the file of %s", context.attempt, partner)
+    if context.attempt < 3:
+        raise ConnectionError(f"{partner}'s server did not answer (this demo fails twice)")
+    return 42
+
+
+@task
+def count_rows(rows: int) -> str:
+    time.sleep(0.2)
+    return f"{rows} rows imported"
+
+
+@workflow(schedule="0 3 * * *", tags=["demo"])
+def flaky_import(partner: Annotated[str, "Partner whose file to import"] = "acme"):
+    """Import a partner's file; the download fails twice on purpose, then succeeds on retry."""
+    count_rows(import_partner_file(partner))

@@ -1,0 +1,60 @@
+"""Shared fixtures.
+
+Services: a test that needs Redis or PostgreSQL asks for the ``redis_url`` or
+``postgres`` fixture. Without the service it is skipped locally, and fails
+when BATON_REQUIRE_SERVICES=1 (as in CI), so CI never passes by skipping.
+"""
+
+import os
+import socket
+
+import pytest
+from django.conf import settings
+
+REQUIRE_SERVICES = os.environ.get("BATON_REQUIRE_SERVICES") == "1"
+
+
+def _missing_service(message: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} (BATON_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """BROKER_URL of a Redis that answers."""
+    url = settings.BROKER_URL or os.environ.get("BATON_TEST_REDIS_URL", "")
+    if not url:
+        _missing_service("this test needs Redis: set BROKER_URL=redis://127.0.0.1:6379/0")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        _missing_service(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Asserts the tests run on PostgreSQL (set DATABASE_URL=postgres://...)."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        _missing_service("this test needs PostgreSQL: set DATABASE_URL=postgres://...")
+    return settings.DATABASES["default"]
+
+
+@pytest.fixture
+def workflows_dir(tmp_path, settings):
+    """An empty BATON_WORKFLOWS_DIR for the test to write workflow files into."""
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    settings.BATON_WORKFLOWS_DIR = str(folder)
+    return folder

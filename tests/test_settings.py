@@ -1,0 +1,66 @@
+"""Settings come from the environment, with safe embedded defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60 + "-production-secret-for-the-test",
+    "ALLOWED_HOSTS": "baton.example.com",
+    "DATABASE_URL": "postgres://baton@db.internal:5432/baton",
+    "BROKER_URL": "redis://redis.internal:6379/0",
+}
+
+
+def manage(*args, env=None):
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = manage("check", env={"DEBUG": "0"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Baton: set the SECRET_KEY environment variable (required when DEBUG=0)."
+    ]
+
+
+def test_check_deploy_is_clean_with_the_documented_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_defaults_to_sqlite_and_the_in_process_broker():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DRAMATIQ_BROKER['BROKER'])"
+    )
+    result = manage("shell", "--no-imports", "-c", code, env={"DATABASE_URL": "", "BROKER_URL": ""})
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "dramatiq.brokers.stub.StubBroker",
+    ]
+
+
+def test_it_uses_postgres_and_redis_when_their_urls_are_set():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DRAMATIQ_BROKER['BROKER'])"
+    )
+    result = manage("shell", "--no-imports", "-c", code, env=PRODUCTION | {"DEBUG": "1"})
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "dramatiq.brokers.redis.RedisBroker",
+    ]

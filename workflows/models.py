@@ -1,0 +1,100 @@
+from django.db import models
+from django.urls import reverse
+
+from .tasks import TriggerRule
+
+
+class Workflow(models.Model):
+    """A workflow declared in code. Code-derived fields are written only by sync."""
+
+    slug = models.SlugField(max_length=200, unique=True, help_text="The workflow function's name.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    owners = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="False once the workflow was removed from code (history kept)."
+    )
+    is_paused = models.BooleanField(
+        default=False, help_text="A paused workflow starts no scheduled run."
+    )
+    max_active_runs = models.PositiveIntegerField(default=16)
+    catchup = models.BooleanField(default=False)
+    timeout = models.DurationField(null=True, blank=True)
+    schedule = models.CharField(
+        max_length=200, blank=True, help_text="As declared in code: a cron string or 'every Ns'."
+    )
+    parameter_schema = models.JSONField(default=dict, blank=True)
+    source_file = models.CharField(max_length=500, blank=True)
+    source_line = models.PositiveIntegerField(default=0)
+    code_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = [
+            ("trigger_workflow", "Can start runs of the workflow"),
+            ("manage_workflow", "Can grant others rights on the workflow"),
+        ]
+
+    def __str__(self):
+        return self.title or self.slug
+
+    def get_absolute_url(self):
+        return reverse("workflows:detail", args=[self.slug])
+
+    @property
+    def summary(self) -> str:
+        """The first line of the description, for lists."""
+        return self.description.strip().split("\n", 1)[0] if self.description else ""
+
+
+class TaskSpec(models.Model):
+    """One step of a workflow's graph, as declared in code."""
+
+    class Kind(models.TextChoices):
+        PYTHON = "python", "Python"
+        SHELL = "shell", "Shell command"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="tasks")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    position = models.PositiveIntegerField(help_text="Topological order in the graph.")
+    upstream = models.JSONField(default=list, blank=True)
+    arguments = models.JSONField(default=dict, blank=True)
+    retries = models.PositiveIntegerField(default=0)
+    retry_delay = models.DurationField()
+    retry_backoff = models.BooleanField(default=False)
+    max_retry_delay = models.DurationField()
+    timeout = models.DurationField(null=True, blank=True)
+    queue = models.CharField(max_length=100, default="default")
+    trigger_rule = models.CharField(
+        max_length=20, choices=TriggerRule.choices, default=TriggerRule.ALL_SUCCESS
+    )
+    source_file = models.CharField(max_length=500, blank=True)
+    source_line = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["workflow", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="taskspec_unique_name")
+        ]
+
+    def __str__(self):
+        return f"{self.workflow.slug}.{self.name}"
+
+
+class WorkflowLoadError(models.Model):
+    """A file whose workflows could not be loaded at the last sync (Airflow's import errors)."""
+
+    file = models.CharField(max_length=500)
+    message = models.TextField()
+    traceback = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["file"]
+
+    def __str__(self):
+        return self.message

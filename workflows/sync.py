@@ -1,0 +1,113 @@
+"""Writing the workflows found in code into the database."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from .definition import WorkflowDefinition
+from .models import TaskSpec, Workflow, WorkflowLoadError
+from .registry import Registry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.deactivated)} deactivated"
+        ]
+        out += [f"  + {slug}" for slug in self.created]
+        out += [f"  ~ {slug}" for slug in self.updated]
+        out += [f"  - {slug} (no longer in code; history kept)" for slug in self.deactivated]
+        out += [f"  ! {message}" for message in self.errors]
+        return out
+
+
+def _code_fields(definition: WorkflowDefinition) -> dict:
+    return {
+        "title": definition.title,
+        "description": definition.description,
+        "tags": definition.tags,
+        "owners": definition.owners,
+        "max_active_runs": definition.max_active_runs,
+        "catchup": definition.catchup,
+        "timeout": definition.timeout,
+        "schedule": definition.schedule_text(),
+        "parameter_schema": definition.parameters.json_schema(),
+        "source_file": definition.file,
+        "source_line": definition.line,
+        "code_hash": definition.code_hash,
+        "is_active": True,
+    }
+
+
+def _write_task_specs(workflow: Workflow, definition: WorkflowDefinition) -> None:
+    specs = definition.task_specs()
+    names = [spec["name"] for spec in specs]
+    workflow.tasks.exclude(name__in=names).delete()
+    for spec in specs:
+        TaskSpec.objects.update_or_create(
+            workflow=workflow, name=spec["name"], defaults={k: v for k, v in spec.items()}
+        )
+
+
+def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report: SyncReport):
+    if existing is None:
+        workflow = Workflow.objects.create(slug=definition.slug, **_code_fields(definition))
+        _write_task_specs(workflow, definition)
+        report.created.append(definition.slug)
+        return
+    if existing.code_hash == definition.code_hash and existing.is_active:
+        report.unchanged.append(definition.slug)
+        return
+    for name, value in _code_fields(definition).items():
+        setattr(existing, name, value)
+    existing.save()
+    _write_task_specs(existing, definition)
+    report.updated.append(definition.slug)
+
+
+def _deactivate_removed(registry: Registry, existing: dict, report: SyncReport):
+    for slug, workflow in existing.items():
+        if slug in registry.workflows or not workflow.is_active:
+            continue
+        if workflow.source_file in registry.failed_files:
+            continue  # its file is broken right now: keep it as it was
+        workflow.is_active = False
+        workflow.save(update_fields=["is_active", "updated_at"])
+        report.deactivated.append(slug)
+
+
+def _record_load_errors(registry: Registry, report: SyncReport):
+    current = {(e.file, e.message) for e in registry.errors}
+    stored = {(e.file, e.message): e.pk for e in WorkflowLoadError.objects.all()}
+    WorkflowLoadError.objects.filter(
+        pk__in=[pk for key, pk in stored.items() if key not in current]
+    ).delete()
+    for error in registry.errors:
+        if (error.file, error.message) not in stored:
+            WorkflowLoadError.objects.create(
+                file=error.file, message=error.message, traceback=error.traceback
+            )
+        report.errors.append(error.message)
+
+
+@transaction.atomic
+def sync_workflows(*, registry: Registry) -> SyncReport:
+    """Upsert Workflow and TaskSpec rows from code; running it twice changes nothing."""
+    report = SyncReport()
+    existing = {w.slug: w for w in Workflow.objects.select_for_update()}
+    for slug, definition in registry.workflows.items():
+        _sync_one(definition, existing.get(slug), report)
+    _deactivate_removed(registry, existing, report)
+    _record_load_errors(registry, report)
+    return report

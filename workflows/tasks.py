@@ -1,0 +1,282 @@
+"""``@task`` and ``shell(...)``: the steps of a workflow."""
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import models
+
+from .errors import DefinitionError
+from .graph import current_builder
+from .references import ParamRef, Secret, resolve, walk
+
+
+class TriggerRule(models.TextChoices):
+    """When a task may start, given the final states of its upstream tasks."""
+
+    ALL_SUCCESS = "all_success", "all upstream tasks succeeded"
+    ALL_DONE = "all_done", "all upstream tasks finished, whatever their state"
+    ONE_FAILED = "one_failed", "at least one upstream task failed"
+    NONE_FAILED = "none_failed", "no upstream task failed (skipped is fine)"
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    retries: int = 0
+    retry_delay: timedelta = timedelta(seconds=30)
+    retry_backoff: bool = False
+    max_retry_delay: timedelta = timedelta(hours=1)
+    timeout: timedelta | None = None
+    queue: str = "default"
+    trigger_rule: str = TriggerRule.ALL_SUCCESS
+
+    def delay_before_attempt(self, attempt: int) -> timedelta:
+        """Wait before ``attempt`` (2 for the first retry): doubled each time with backoff."""
+        if not self.retry_backoff:
+            return self.retry_delay
+        return min(self.retry_delay * 2 ** (attempt - 2), self.max_retry_delay)
+
+    def checked(self, where: str) -> "TaskOptions":
+        problems = []
+        if not isinstance(self.retries, int) or self.retries < 0:
+            problems.append(f"retries must be a whole number ≥ 0, not {self.retries!r}")
+        for name in ("retry_delay", "max_retry_delay"):
+            if not isinstance(getattr(self, name), timedelta):
+                problems.append(f"{name} must be a datetime.timedelta")
+        if self.timeout is not None and not (
+            isinstance(self.timeout, timedelta) and self.timeout.total_seconds() > 0
+        ):
+            problems.append("timeout must be a positive datetime.timedelta or None")
+        if not isinstance(self.queue, str) or not self.queue.replace("_", "").isalnum():
+            problems.append(f"queue must be a name of letters, digits and _, not {self.queue!r}")
+        if self.trigger_rule not in TriggerRule.values:
+            allowed = ", ".join(TriggerRule.values)
+            problems.append(f"trigger_rule {self.trigger_rule!r} is not one of: {allowed}")
+        if problems:
+            raise DefinitionError(f"{where}: " + "; ".join(problems))
+        return self
+
+
+def _caller_location(depth=2) -> tuple[str, int]:
+    frame = sys._getframe(depth)
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+@dataclass(eq=False)
+class TaskNode:
+    """One step of a workflow graph. ``a >> b`` makes b wait for a."""
+
+    name: str
+    kind: str  # "python" or "shell"
+    options: TaskOptions
+    file: str
+    line: int
+    definition: "TaskDefinition | None" = None
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    argv: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)
+    cwd: str | None = None
+    upstream: list[str] = field(default_factory=list)
+
+    def add_upstream(self, other: "TaskNode") -> None:
+        if other.name not in self.upstream:
+            self.upstream.append(other.name)
+
+    def __rshift__(self, other):
+        for node in _as_nodes(other, self):
+            node.add_upstream(self)
+        return other
+
+    def __rrshift__(self, other):
+        for node in _as_nodes(other, self):
+            self.add_upstream(node)
+        return self
+
+    def __lshift__(self, other):
+        for node in _as_nodes(other, self):
+            self.add_upstream(node)
+        return other
+
+    def __rlshift__(self, other):
+        for node in _as_nodes(other, self):
+            node.add_upstream(self)
+        return self
+
+    def __bool__(self):
+        return True
+
+    def references(self):
+        """Every placeholder leaf in this task's arguments."""
+        return walk([self.args, self.kwargs, self.argv, self.env])
+
+    def secrets(self) -> list[Secret]:
+        return [leaf for leaf in self.references() if isinstance(leaf, Secret)]
+
+    def resolve_call(self, *, params: dict, results: dict) -> tuple[tuple, dict]:
+        """Positional and keyword arguments for a Python task, with placeholders filled."""
+        return (
+            resolve(self.args, params=params, results=results),
+            resolve(self.kwargs, params=params, results=results),
+        )
+
+    def resolve_command(self, *, params: dict, results: dict) -> tuple[list[str], dict, str]:
+        """argv, extra environment and working directory for a shell task."""
+        argv = [_as_arg(v) for v in resolve(self.argv, params=params, results=results)]
+        env = {k: _as_arg(v) for k, v in resolve(self.env, params=params, results=results).items()}
+        return argv, env, self.cwd
+
+
+def _as_arg(value: Any) -> str:
+    import json
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    if value is None:
+        return ""
+    return json.dumps(value, default=str)
+
+
+def _as_nodes(value, origin: TaskNode) -> list[TaskNode]:
+    nodes = list(value) if isinstance(value, (list, tuple, set)) else [value]
+    for node in nodes:
+        if not isinstance(node, TaskNode):
+            raise DefinitionError(
+                f"'>>' joins tasks, but task '{origin.name}' was joined to {node!r}",
+                file=origin.file,
+                line=origin.line,
+            )
+    return nodes
+
+
+class TaskDefinition:
+    """A Python function declared with ``@task``.
+
+    Called inside a workflow body it adds a step and returns a reference to
+    its future result. The plain function stays available as ``.fn`` for
+    unit tests.
+    """
+
+    def __init__(self, fn: Callable, *, name: str, options: TaskOptions):
+        self.fn = fn
+        self.name = name
+        self.options = options
+        functools.update_wrapper(self, fn)
+
+    def with_options(self, **overrides) -> "TaskDefinition":
+        """A copy with other options: ``extract.with_options(name="extract_eu", retries=5)``."""
+        name = overrides.pop("name", self.name)
+        where = f"task '{name}'"
+        return TaskDefinition(
+            self.fn, name=name, options=replace(self.options, **overrides).checked(where)
+        )
+
+    def __call__(self, *args, **kwargs) -> TaskNode:
+        file, line = _caller_location()
+        builder = current_builder()
+        if builder is None:
+            raise DefinitionError(
+                f"task '{self.name}' was called outside a workflow; call it inside a "
+                f"@workflow function (or use {self.name}.fn(...) to run the plain function)",
+                file=file,
+                line=line,
+            )
+        try:
+            inspect.signature(self.fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise DefinitionError(
+                f"task '{self.name}' called with the wrong arguments: {exc}",
+                workflow=builder.workflow,
+                file=file,
+                line=line,
+            ) from None
+        node = TaskNode(
+            name=builder.unique_name(self.name, self),
+            kind="python",
+            options=self.options,
+            file=file,
+            line=line,
+            definition=self,
+            args=args,
+            kwargs=kwargs,
+        )
+        return builder.add(node)
+
+    def __repr__(self):
+        return f"<task {self.name}>"
+
+
+def task(fn=None, *, name=None, **options):
+    """Declare a Python function as a workflow task.
+
+    Options: ``retries`` (int), ``retry_delay`` (timedelta), ``retry_backoff``
+    (double the delay at each retry, capped by ``max_retry_delay``), ``timeout``
+    (timedelta), ``queue`` (worker queue name), ``trigger_rule`` (see
+    ``TriggerRule``) and ``name`` (defaults to the function name).
+    Arguments and the return value travel as JSON.
+    """
+
+    def decorate(func):
+        task_name = name or func.__name__
+        checked = TaskOptions(**options).checked(f"task '{task_name}'")
+        return TaskDefinition(func, name=task_name, options=checked)
+
+    try:
+        TaskOptions(**options)
+    except TypeError as exc:
+        file, line = _caller_location()
+        raise DefinitionError(f"@task got an unknown option: {exc}", file=file, line=line) from None
+    return decorate(fn) if fn is not None else decorate
+
+
+def shell(name: str, argv: list, *, env: dict | None = None, cwd: str | None = None, **options):
+    """Run any executable or script as a task, without a shell.
+
+    ``argv`` is a list: its items may be strings, numbers, workflow parameters
+    or upstream results; each is passed as one argument, never interpolated
+    into a command line. ``env`` adds environment variables (values may be
+    ``Secret``). Relative paths (the program and ``cwd``) are taken from the
+    folder of the file declaring the workflow. Options are those of ``@task``.
+    """
+    file, line = _caller_location()
+    builder = current_builder()
+    if builder is None:
+        raise DefinitionError(
+            f"shell task '{name}' was declared outside a workflow", file=file, line=line
+        )
+    where = {"workflow": builder.workflow, "file": file, "line": line}
+    if isinstance(argv, str) or not isinstance(argv, (list, tuple)) or not argv:
+        raise DefinitionError(
+            f"shell task '{name}': argv must be a non-empty list of arguments such as "
+            f"['scripts/backup.sh', '--site', site_id], not {argv!r} (Baton never runs a shell)",
+            **where,
+        )
+    base = Path(file).resolve().parent
+    program = argv[0]
+    if isinstance(program, str) and "/" in program and not program.startswith("/"):
+        argv = [str(base / program), *argv[1:]]
+    try:
+        opts = TaskOptions(**options).checked(f"shell task '{name}'")
+    except TypeError as exc:
+        raise DefinitionError(f"shell task '{name}': unknown option: {exc}", **where) from None
+    node = TaskNode(
+        name=builder.unique_name(name, None),
+        kind="shell",
+        options=opts,
+        file=file,
+        line=line,
+        argv=list(argv),
+        env=dict(env or {}),
+        cwd=str(base / cwd) if cwd else str(base),
+    )
+    return builder.add(node)
+
+
+__all__ = ["ParamRef", "Secret", "TaskDefinition", "TaskNode", "TaskOptions", "TriggerRule"]
