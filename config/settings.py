@@ -156,6 +156,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing folder
 
 # --- Production hardening (active when DEBUG=0) -------------------------------------
 if not DEBUG:

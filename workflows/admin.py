@@ -2,6 +2,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from .models import TaskSpec, Workflow, WorkflowLoadError
+from .schedule_admin import WorkflowScheduleAdmin  # noqa: F401  (registers itself)
 
 CODE_FIELDS = (
     "slug",

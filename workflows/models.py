@@ -98,3 +98,40 @@ class WorkflowLoadError(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class WorkflowSchedule(models.Model):
+    """Links a django-celery-beat PeriodicTask (the when) to a workflow (the what).
+
+    Admins edit the timing in the admin. A schedule declared in code is created
+    by sync; ``code_schedule`` keeps what code last declared, so sync can tell
+    an admin's later edit (the row no longer matches it) and leave it alone.
+    """
+
+    class Owner(models.TextChoices):
+        CODE = "code", "code (follows the @workflow declaration)"
+        ADMIN = "admin", "admin (edited in the admin; sync leaves it alone)"
+
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", on_delete=models.CASCADE, related_name="baton_schedule"
+    )
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="schedules")
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="Parameter values for the runs this schedule starts."
+    )
+    from_code = models.BooleanField(default=False)
+    code_schedule = models.CharField(max_length=200, blank=True)
+    owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.ADMIN)
+
+    class Meta:
+        constraints = [
+            # One code-declared schedule per workflow: the one sync maintains.
+            models.UniqueConstraint(
+                fields=["workflow"],
+                condition=models.Q(from_code=True),
+                name="one_code_schedule_per_workflow",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.workflow.slug}: {self.periodic_task.name}"

@@ -1,13 +1,16 @@
 """Writing the workflows found in code into the database."""
 
+import json
 import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django_celery_beat.models import PeriodicTask
 
 from .definition import WorkflowDefinition
-from .models import TaskSpec, Workflow, WorkflowLoadError
+from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule
 from .registry import Registry
+from .schedules import BATON_TASK, declared_key, row_key, timing_from_declaration
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +63,51 @@ def _write_task_specs(workflow: Workflow, definition: WorkflowDefinition) -> Non
         )
 
 
+def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
+    """Create, update or delete the code-declared schedule, unless an admin took it over."""
+    declared = declared_key(definition.schedule)
+    current = (
+        WorkflowSchedule.objects.filter(workflow=workflow, from_code=True)
+        .select_related("periodic_task__crontab", "periodic_task__interval")
+        .first()
+    )
+    if current is None:
+        if declared:
+            task = PeriodicTask.objects.create(
+                name=f"{workflow.slug} (declared in code)",
+                task=BATON_TASK,
+                kwargs=json.dumps({"workflow": workflow.slug}),
+                **timing_from_declaration(definition.schedule),
+            )
+            WorkflowSchedule.objects.create(
+                periodic_task=task,
+                workflow=workflow,
+                from_code=True,
+                code_schedule=declared,
+                owner=WorkflowSchedule.Owner.CODE,
+            )
+        return
+    task = current.periodic_task
+    if row_key(task) != current.code_schedule:
+        if current.owner != WorkflowSchedule.Owner.ADMIN:
+            current.owner = WorkflowSchedule.Owner.ADMIN
+            current.save(update_fields=["owner"])
+        return
+    if not declared:
+        task.delete()  # cascades to the WorkflowSchedule
+    elif declared != current.code_schedule:
+        for name, value in timing_from_declaration(definition.schedule).items():
+            setattr(task, name, value)
+        task.save()
+        current.code_schedule = declared
+        current.save(update_fields=["code_schedule"])
+
+
 def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report: SyncReport):
     if existing is None:
         workflow = Workflow.objects.create(slug=definition.slug, **_code_fields(definition))
         _write_task_specs(workflow, definition)
+        _sync_schedule(workflow, definition)
         report.created.append(definition.slug)
         return
     if existing.code_hash == definition.code_hash and existing.is_active:
@@ -73,6 +117,7 @@ def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report:
         setattr(existing, name, value)
     existing.save()
     _write_task_specs(existing, definition)
+    _sync_schedule(existing, definition)
     report.updated.append(definition.slug)
 
 

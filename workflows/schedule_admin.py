@@ -1,0 +1,124 @@
+"""Admin for workflow schedules: the timing is a django-celery-beat row, edited here."""
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+)
+
+from .errors import ParameterErrors
+from .models import WorkflowSchedule
+from .registry import get_registry
+from .schedules import BATON_TASK, describe
+
+
+class WorkflowScheduleForm(forms.ModelForm):
+    name = forms.CharField(max_length=200, help_text="A name for this schedule, unique.")
+    crontab = forms.ModelChoiceField(CrontabSchedule.objects.all(), required=False)
+    interval = forms.ModelChoiceField(IntervalSchedule.objects.all(), required=False)
+    clocked = forms.ModelChoiceField(
+        ClockedSchedule.objects.all(), required=False, help_text="For a one-off run."
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    class Meta:
+        model = WorkflowSchedule
+        fields = ("workflow", "parameters")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        task = self.instance.periodic_task if self.instance.pk else None
+        if task:
+            for name in ("name", "crontab", "interval", "clocked", "enabled"):
+                self.fields[name].initial = getattr(task, name)
+
+    def clean(self):
+        data = super().clean()
+        timings = [name for name in ("crontab", "interval", "clocked") if data.get(name)]
+        if len(timings) != 1:
+            raise forms.ValidationError("Choose exactly one of crontab, interval or clocked.")
+        name = data.get("name")
+        others = PeriodicTask.objects.filter(name=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.periodic_task_id)
+        if name and others.exists():
+            self.add_error("name", "Another schedule already has this name.")
+        self._check_parameters(data)
+        return data
+
+    def _check_parameters(self, data):
+        workflow = data.get("workflow")
+        definition = get_registry().get(workflow.slug) if workflow else None
+        if definition is None:
+            return
+        try:
+            definition.parameters.validate(data.get("parameters") or {})
+        except ParameterErrors as exc:
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+            self.add_error("parameters", f"These values do not fit the workflow: {problems}")
+
+    @transaction.atomic
+    def save(self, commit=True):
+        schedule = super().save(commit=False)
+        task = schedule.periodic_task if schedule.pk else PeriodicTask(task=BATON_TASK)
+        for name in ("name", "crontab", "interval", "clocked", "enabled"):
+            setattr(task, name, self.cleaned_data[name])
+        task.one_off = bool(self.cleaned_data["clocked"])
+        task.kwargs = json.dumps({"workflow": schedule.workflow.slug})
+        task.save()
+        schedule.periodic_task = task
+        if not schedule.from_code:
+            schedule.owner = WorkflowSchedule.Owner.ADMIN
+        schedule.save()
+        return schedule
+
+    def save_m2m(self):
+        pass
+
+
+@admin.register(WorkflowSchedule)
+class WorkflowScheduleAdmin(admin.ModelAdmin):
+    form = WorkflowScheduleForm
+    list_display = ("name", "workflow", "timing", "enabled", "owner", "last_run_at")
+    list_filter = ("owner", "periodic_task__enabled")
+    search_fields = ("workflow__slug", "periodic_task__name")
+    list_select_related = (
+        "workflow",
+        "periodic_task__crontab",
+        "periodic_task__interval",
+        "periodic_task__clocked",
+    )
+    readonly_fields = ("owner", "from_code", "code_schedule")
+    fields = (
+        "workflow",
+        "name",
+        "crontab",
+        "interval",
+        "clocked",
+        "enabled",
+        "parameters",
+        "owner",
+        "from_code",
+        "code_schedule",
+    )
+
+    @admin.display(ordering="periodic_task__name")
+    def name(self, obj):
+        return obj.periodic_task.name
+
+    @admin.display(description="When")
+    def timing(self, obj):
+        return describe(obj.periodic_task)
+
+    @admin.display(boolean=True)
+    def enabled(self, obj):
+        return obj.periodic_task.enabled
+
+    def last_run_at(self, obj):
+        return obj.periodic_task.last_run_at
