@@ -33,7 +33,8 @@ from django.forms.utils import pretty_name
 from django.http import QueryDict
 
 from .errors import DefinitionError, ParameterErrors
-from .parameter_kinds import KINDS, is_a
+from .parameter_fields import is_a
+from .parameter_kinds import KINDS
 
 UNKNOWN_PARAMETER = "Unknown parameter: this workflow has no parameter named '{}'."
 REQUIRED = forms.Field.default_error_messages["required"]  # lazy: translated when shown
