@@ -1,5 +1,20 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.db.models.signals import post_migrate
+
+
+def _ensure_role_groups(sender, using, apps=global_apps, **kwargs):
+    # `migrate` passes the migrated state's apps; `flush` passes none.
+    from .roles import ensure_role_groups
+
+    ensure_role_groups(apps, using=using)
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+
+    def ready(self):
+        # The data migration creates the role groups; `flush` (between
+        # transactional tests, or by hand) empties the tables without migrating
+        # again but does send post_migrate, so they are re-created here too.
+        post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="baton_role_groups")

@@ -183,3 +183,69 @@ LOGGING = {
 BATON_WORKFLOWS_DIR = env.str("BATON_WORKFLOWS_DIR", default="")
 # The demo `backup_files` workflow reads this Secret (shows how secrets reach scripts).
 BATON_DEMO_BACKUP_LABEL = env.str("BATON_DEMO_BACKUP_LABEL", default="demo-archive")
+
+# --- Scheduler ---------------------------------------------------------------------------------
+# A task queued longer than this (s) lost its broker message: the scheduler sends it again.
+BATON_QUEUED_TIMEOUT = env.int("BATON_QUEUED_TIMEOUT", default=120)
+# A running task whose worker has not heart-beaten for this long (s) is retried or failed.
+BATON_HEARTBEAT_TIMEOUT = env.int("BATON_HEARTBEAT_TIMEOUT", default=60)
+# With catchup=True, at most this many missed slots are run after downtime, per schedule.
+BATON_CATCHUP_LIMIT = env.int("BATON_CATCHUP_LIMIT", default=100)
+
+# --- Accounts: login, roles, per-workflow permissions, API tokens (accounts/) ---------------------
+# Every page needs a logged-in user (views marked @login_not_required and /api/ aside).
+MIDDLEWARE.append("accounts.middleware.LoginRequiredMiddleware")
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # sign-up closed: admins create local users
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"  # BATON_ALLOWED_EMAIL_DOMAINS
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_EMAIL_VERIFICATION = "none"  # Baton sends no account email; Google verifies its own
+ACCOUNT_SESSION_REMEMBER = False  # sessions end with the browser, or after SESSION_COOKIE_AGE
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGIN_URL
+ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/300s/key"}
+# BATON_PASSWORD_LOGIN=0 leaves Google as the only way in (the admin login included).
+SOCIALACCOUNT_ONLY = not env.bool("BATON_PASSWORD_LOGIN", default=True)
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# A Google login whose verified email is an existing user's logs in as that user.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# Google Workspace domains allowed to log in ("example.com,example.org"); empty: any Google account.
+BATON_ALLOWED_EMAIL_DOMAINS = [
+    domain.strip().lower().lstrip("@")
+    for domain in env.list("BATON_ALLOWED_EMAIL_DOMAINS", default=[])
+    if domain.strip()
+]
+_GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+# `hd` only pre-selects the domain on Google's page (the adapter enforces it);
+# Google takes a single domain there.
+_GOOGLE_AUTH_PARAMS = {"prompt": "select_account"}
+if len(BATON_ALLOWED_EMAIL_DOMAINS) == 1:
+    _GOOGLE_AUTH_PARAMS["hd"] = BATON_ALLOWED_EMAIL_DOMAINS[0]
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        # From the environment, not a SocialApp row; no client id: no Google button.
+        "APPS": [
+            {"client_id": _GOOGLE_CLIENT_ID, "secret": env.str("GOOGLE_CLIENT_SECRET", default="")}
+        ]
+        if _GOOGLE_CLIENT_ID
+        else [],
+        "SCOPE": ["profile", "email"],
+        "AUTH_PARAMS": _GOOGLE_AUTH_PARAMS,
+        "OAUTH_PKCE_ENABLED": True,
+    }
+}
+
+# --- Runs / engine ----------------------------------------------------------------------------
+# Worker threads of `manage.py up` (the embedded worker); `runworker` has its own options.
+BATON_WORKER_THREADS = env.int("BATON_WORKER_THREADS", default=4)
+# How long (ms) an idle Redis consumer may sleep between polls: bounds the latency of
+# the first task after a quiet spell (Dramatiq's default is 1000).
+BATON_WORKER_POLL_MS = env.int("BATON_WORKER_POLL_MS", default=100)
+# Seconds between heartbeats of running task runs (the scheduler detects dead workers by them).
+BATON_HEARTBEAT_INTERVAL = env.float("BATON_HEARTBEAT_INTERVAL", default=5.0)
+# Seconds between checks for cancelled runs, and between flushes of running tasks' logs.
+BATON_CANCEL_CHECK_INTERVAL = env.float("BATON_CANCEL_CHECK_INTERVAL", default=0.5)
+BATON_LOG_FLUSH_INTERVAL = env.float("BATON_LOG_FLUSH_INTERVAL", default=0.5)
+# A shell task being stopped gets SIGTERM, then SIGKILL after this many seconds.
+BATON_KILL_GRACE_SECONDS = env.float("BATON_KILL_GRACE_SECONDS", default=5.0)
+BATON_TASK_LOG_MAX_BYTES = env.int("BATON_TASK_LOG_MAX_BYTES", default=5 * 1024 * 1024)
+BATON_TASK_RESULT_MAX_BYTES = env.int("BATON_TASK_RESULT_MAX_BYTES", default=1024 * 1024)

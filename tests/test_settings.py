@@ -17,7 +17,9 @@ PRODUCTION = {
 
 
 def manage(*args, env=None):
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    # A clean environment: none of the production variables, nor the browser tests' flag.
+    leave_out = {*PRODUCTION, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leave_out}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -1,0 +1,114 @@
+"""Writes of the accounts app: giving and taking workflow roles, API tokens.
+
+Views, the API and commands call these; nobody assigns guardian permissions or
+creates tokens directly, so that the rules (and, later, the audit row written
+in the same transaction) hold everywhere.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from workflows.models import Workflow
+
+from . import permissions
+from .models import ApiToken
+from .roles import Role
+from .selectors import object_permissions_of
+from .tokens import generate_token, hash_token
+
+
+class AccessChangeError(Exception):
+    """A grant or revocation that is refused; the message is meant for the user."""
+
+
+def _role(value) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise AccessChangeError(
+            _("Unknown role “%(role)s”. Roles are: %(roles)s.")
+            % {"role": value, "roles": ", ".join(str(role.label) for role in Role)}
+        ) from None
+
+
+def _holder(user, group):
+    if (user is None) == (group is None):
+        raise AccessChangeError(_("Choose either a user or a group."))
+    return user if user is not None else group
+
+
+def _check_may_change(by, workflow: Workflow, *, grants: frozenset, replaces: frozenset) -> None:
+    """Nobody gives, or takes away, more than they hold themselves."""
+    if not permissions.can(by, "manage", workflow):
+        raise AccessChangeError(_("You may not change who has access to this workflow."))
+    held = permissions.held_permissions(by, workflow)
+    if not grants <= held:
+        raise AccessChangeError(
+            _("You cannot give the %(role)s role: you do not hold it yourself on this workflow.")
+            % {"role": _role_label(grants)}
+        )
+    if not replaces <= held:
+        raise AccessChangeError(
+            _("You cannot change the access of someone who has more rights than you.")
+        )
+
+
+def _role_label(codenames: frozenset) -> str:
+    for role in Role:
+        if role.permissions == codenames:
+            return str(role.label)
+    return ", ".join(sorted(codenames))
+
+
+@transaction.atomic
+def grant_role(*, workflow: Workflow, role, to_user=None, to_group=None, by) -> Role:
+    """Give ``role`` on ``workflow`` to a user or a group, replacing the role they had there.
+
+    Raises AccessChangeError (with a message for the user) when ``by`` may not
+    manage the workflow, does not hold ``role`` themselves, or would lower
+    someone holding more than they do.
+    """
+    role = _role(role)
+    holder = _holder(to_user, to_group)
+    current = object_permissions_of(holder, workflow)
+    _check_may_change(by, workflow, grants=role.permissions, replaces=current)
+    for codename in current - role.permissions:
+        remove_perm(codename, holder, workflow)
+    for codename in role.permissions - current:
+        assign_perm(codename, holder, workflow)
+    return role
+
+
+@transaction.atomic
+def revoke_role(*, workflow: Workflow, from_user=None, from_group=None, by) -> None:
+    """Take away the role a user or a group was given on ``workflow``.
+
+    Rights they hold on all workflows (role groups) are not touched: those are
+    changed in the admin. Same rules as ``grant_role``.
+    """
+    holder = _holder(from_user, from_group)
+    current = object_permissions_of(holder, workflow)
+    _check_may_change(by, workflow, grants=frozenset(), replaces=current)
+    for codename in current:
+        remove_perm(codename, holder, workflow)
+
+
+@transaction.atomic
+def create_token(*, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create an API token for ``user``; returns it with the raw token, to show once."""
+    prefix, raw_token = generate_token()
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, key_hash=hash_token(raw_token), expires_at=expires_at
+    )
+    return token, raw_token
+
+
+@transaction.atomic
+def revoke_token(*, token: ApiToken) -> None:
+    """Revoke ``token`` from now on (idempotent: the first revocation time is kept)."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
