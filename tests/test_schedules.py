@@ -180,3 +180,17 @@ def test_removing_the_schedule_from_code_deletes_its_row(workflows_dir):
     assert not sync_with(workflows_dir, None).exists()
     assert not PeriodicTask.objects.filter(task=BATON_TASK, name__startswith="nightly").exists()
     assert Workflow.objects.get(slug="nightly").is_active
+
+
+def test_a_workflow_lists_its_schedules_in_words_with_the_next_run(settings):
+    from workflows.selectors import schedules_of, with_schedules
+
+    now = datetime(2026, 5, 4, 12, 30, tzinfo=UTC)
+    workflow = with_schedules(Workflow.objects.filter(slug="flaky_import")).get()
+    (info,) = schedules_of(workflow, now)
+    assert info.text == "every day at 03:00, UTC"
+    assert info.next_run_at == datetime(2026, 5, 5, 3, 0, tzinfo=UTC)
+
+    Workflow.objects.filter(pk=workflow.pk).update(is_paused=True)
+    paused = with_schedules(Workflow.objects.filter(pk=workflow.pk)).get()
+    assert schedules_of(paused, now)[0].next_run_at is None
