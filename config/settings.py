@@ -5,7 +5,9 @@ broker. Production sets DATABASE_URL, BROKER_URL, SECRET_KEY, DEBUG=0 and
 ALLOWED_HOSTS (see README, "Production").
 """
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "django_htmx",
+    "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
     "workflows",
     "runs",
     "accounts",
@@ -101,8 +104,8 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # Tests use a file too, so that worker threads and processes share it.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # Tests use a file too, so that worker threads share it; one per test process.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"baton-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -239,7 +242,7 @@ SOCIALACCOUNT_PROVIDERS = {
 BATON_WORKER_THREADS = env.int("BATON_WORKER_THREADS", default=4)
 # How long (ms) an idle Redis consumer may sleep between polls: bounds the latency of
 # the first task after a quiet spell (Dramatiq's default is 1000).
-BATON_WORKER_POLL_MS = env.int("BATON_WORKER_POLL_MS", default=100)
+BATON_WORKER_POLL_MS = env.int("BATON_WORKER_POLL_MS", default=50)
 # Seconds between heartbeats of running task runs (the scheduler detects dead workers by them).
 BATON_HEARTBEAT_INTERVAL = env.float("BATON_HEARTBEAT_INTERVAL", default=5.0)
 # Seconds between checks for cancelled runs, and between flushes of running tasks' logs.

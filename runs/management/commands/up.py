@@ -1,6 +1,7 @@
 """``manage.py up``: Baton in one process (web server, scheduler and worker threads)."""
 
 import os
+import signal
 
 from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_application, run
 
 from accounts.local_admin import ensure_local_admin
+from runs.embedded import EmbeddedWorker
 
 
 class Command(BaseCommand):
@@ -20,6 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--no-migrate", action="store_true", help="Skip migrate.")
+        parser.add_argument(
+            "--worker-threads",
+            type=int,
+            default=settings.BATON_WORKER_THREADS,
+            help="Tasks run at once by the worker threads of this process (0: no worker).",
+        )
 
     def handle(self, *args, **options):
         if not options["no_migrate"]:
@@ -29,7 +37,25 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         self._print_login(options)
-        self._serve(options["host"], options["port"])
+        services = self._start_background(options)
+        # `docker stop`, systemd and friends send SIGTERM: stop as on Ctrl-C, tasks first.
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+        try:
+            self._serve(options["host"], options["port"])
+        finally:
+            for service in reversed(services):
+                service.stop()  # running tasks get a few seconds to end
+
+    def _start_background(self, options) -> list:
+        """Threads running beside the web server; each has ``stop()``."""
+        services = []
+        threads = options["worker_threads"]
+        if threads > 0:
+            services.append(EmbeddedWorker(threads=threads).start())
+            broker = "Redis" if settings.BROKER_URL else "the in-process broker"
+            self.stdout.write(f"Worker: {threads} threads on {broker}.")
+        # The scheduler (issue "Scheduler") appends its thread here.
+        return services
 
     def _print_login(self, options):
         login = ensure_local_admin()
@@ -53,3 +79,7 @@ class Command(BaseCommand):
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         except KeyboardInterrupt:
             self.stdout.write("Stopped.")
+
+
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,49 @@
+"""Sending "run TaskRun 42" messages to the broker, once the database has committed.
+
+The broker only carries task run ids; the database holds the truth. A message
+lost here (broker down) leaves its TaskRun ``queued``, and the scheduler
+re-sends what stayed queued too long.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+import dramatiq
+from django.db import transaction
+from dramatiq.errors import DramatiqError
+from dramatiq.message import Message
+
+logger = logging.getLogger(__name__)
+
+ACTOR_NAME = "execute_task_run"
+DEFAULT_QUEUE = "default"
+
+
+def send_task_run(task_run_id: int, queue: str, *, delay: timedelta | None = None) -> None:
+    """Enqueue one message now (not waiting for a commit); ``delay`` defers its delivery."""
+    broker = dramatiq.get_broker()
+    # Queues are declared on demand: a workflow may name any queue, and the
+    # in-process worker starts consuming a queue as soon as it is declared.
+    broker.declare_queue(queue)
+    message = Message(
+        queue_name=queue, actor_name=ACTOR_NAME, args=(task_run_id,), kwargs={}, options={}
+    )
+    delay_ms = None if delay is None else max(0, int(delay.total_seconds() * 1000))
+    broker.enqueue(message, delay=delay_ms)
+
+
+def send_after_commit(items: Iterable[tuple[int, str]], *, delay: timedelta | None = None) -> None:
+    """Enqueue ``(task_run_id, queue)`` pairs when the current transaction commits."""
+    items = list(items)
+    if items:
+        transaction.on_commit(lambda: _send_all(items, delay))
+
+
+def _send_all(items: list[tuple[int, str]], delay: timedelta | None) -> None:
+    for task_run_id, queue in items:
+        try:
+            send_task_run(task_run_id, queue, delay=delay)
+        except (DramatiqError, OSError):
+            # Committed already: the task run stays queued and the scheduler re-sends it.
+            logger.exception("Could not enqueue task run %s on queue %r", task_run_id, queue)

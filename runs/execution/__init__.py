@@ -1,0 +1,1 @@
+"""Executing task runs in a worker: claim, run (Python or shell), capture logs, finish."""

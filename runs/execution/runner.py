@@ -1,0 +1,172 @@
+"""One attempt of one TaskRun, from claim to finish: what the Dramatiq actor runs."""
+
+import json
+import logging
+import os
+import traceback
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from workflows.context import TaskContext
+from workflows.definition import WorkflowDefinition
+from workflows.references import MissingSecret
+from workflows.registry import get_registry
+from workflows.tasks import TaskNode
+
+from ..dispatch import send_task_run
+from ..models import TaskRun
+from ..states import TaskState
+from .claim import claim_task_run
+from .finish import end_attempt
+from .logs import TaskLogWriter, task_logger
+from .outcome import Outcome
+from .python_task import run_python_task
+from .shell_task import run_shell_task
+from .watch import ACTIVE, ActiveTask
+
+logger = logging.getLogger(__name__)
+
+
+class NotRunnable(Exception):
+    """The attempt cannot start (code missing, secret unset…); the message says what to fix."""
+
+
+@dataclass
+class Prepared:
+    definition: WorkflowDefinition
+    node: TaskNode
+    params: dict
+    results: dict
+    secrets: list[str]
+
+
+def run_task_run(task_run_id: int) -> str | None:
+    """Claim the task run and run one attempt; returns the state recorded, None if not claimed."""
+    task_run = claim(task_run_id)
+    if task_run is None:
+        return None
+    options = None
+    try:
+        prepared = prepare(task_run)
+        options = prepared.node.options
+        outcome = execute(task_run, prepared)
+    except NotRunnable as exc:
+        _log_only(task_run, str(exc))
+        outcome = Outcome.failed(str(exc), retryable=False)
+    except Exception as exc:  # Baton's own failure: record it rather than leave it running
+        logger.exception("Task run %s could not be run", task_run_id)
+        message = f"Baton could not run this task: {type(exc).__name__}: {exc}"
+        outcome = Outcome.failed(message, traceback=traceback.format_exc(), retryable=False)
+    return end_attempt(task_run, outcome, options=options)
+
+
+def claim(task_run_id: int) -> TaskRun | None:
+    """Claim the task run, or re-send the message of a retry that came early."""
+    task_run = claim_task_run(task_run_id)
+    if task_run is None:
+        _resend_early_retry(task_run_id, timezone.now())
+    return task_run
+
+
+def _resend_early_retry(task_run_id: int, now) -> None:
+    # A delayed message may arrive before the retry is due by this machine's clock.
+    row = (
+        TaskRun.objects.filter(
+            pk=task_run_id, state=TaskState.UP_FOR_RETRY, next_attempt_at__gt=now
+        )
+        .values_list("next_attempt_at", "queue")
+        .first()
+    )
+    if row is not None:
+        send_task_run(task_run_id, row[1], delay=row[0] - now)
+
+
+def prepare(task_run: TaskRun) -> Prepared:
+    """The task's code, parameter values, upstream results and secret values."""
+    run = task_run.run_info
+    definition = get_registry().get(run.workflow)
+    node = definition.tasks.get(task_run.task_name) if definition else None
+    if node is None:
+        raise NotRunnable(
+            f"Task '{task_run.task_name}' of workflow '{run.workflow}' is not in the code "
+            f"this worker loaded: deploy the same code to the web server and the workers."
+        )
+    try:
+        secrets = [secret.resolve() for secret in node.secrets()]
+    except MissingSecret as exc:
+        raise NotRunnable(str(exc)) from None
+    return Prepared(
+        definition=definition,
+        node=node,
+        params=definition.parameters.load(run.parameters),
+        results=_upstream_results(task_run, node),
+        secrets=secrets,
+    )
+
+
+def _upstream_results(task_run: TaskRun, node: TaskNode) -> dict:
+    names = {leaf.name for leaf in node.references() if isinstance(leaf, TaskNode)}
+    if not names:
+        return {}
+    rows = TaskRun.objects.filter(run_id=task_run.run_id, task_name__in=names)
+    return dict(rows.values_list("task_name", "result"))
+
+
+def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
+    """Run the attempt, registered with the watch thread (timeout, cancel, logs, heartbeat)."""
+    node = prepared.node
+    writer = TaskLogWriter(
+        task_run_id=task_run.pk, attempt=task_run.attempt, secrets=prepared.secrets
+    )
+    timeout = node.options.timeout.total_seconds() if node.options.timeout else None
+    active = ActiveTask(task_run_id=task_run.pk, kind=node.kind, writer=writer, timeout=timeout)
+    ACTIVE.add(active)
+    try:
+        if node.kind == "shell":
+            argv, env, cwd = node.resolve_command(params=prepared.params, results=prepared.results)
+            environment = shell_environment(task_run, env)
+            return run_shell_task(argv, env=environment, cwd=cwd, active=active)
+        args, kwargs = node.resolve_call(params=prepared.params, results=prepared.results)
+        context = TaskContext(
+            run_id=task_run.run_id,
+            workflow=task_run.run_info.workflow,
+            task=task_run.task_name,
+            parameters=prepared.params,
+            logical_date=task_run.run_info.logical_date,
+            attempt=task_run.attempt,
+            logger=task_logger(task_run.run_info.workflow, task_run.task_name),
+        )
+        return run_python_task(node.definition.fn, args, kwargs, context=context, active=active)
+    finally:
+        ACTIVE.remove(active)
+        writer.flush(final=True)
+
+
+def shell_environment(task_run: TaskRun, task_env: dict) -> dict:
+    """The worker's environment, the run's parameters as BATON_PARAM_<NAME>, the task's env."""
+    env = dict(os.environ)
+    for name, value in task_run.run_info.parameters.items():
+        env[f"BATON_PARAM_{name.upper()}"] = _as_env_text(value)
+    env.update(
+        BATON_RUN_ID=str(task_run.run_id),
+        BATON_WORKFLOW=task_run.run_info.workflow,
+        BATON_TASK=task_run.task_name,
+        BATON_ATTEMPT=str(task_run.attempt),
+    )
+    env.update(task_env)
+    return env
+
+
+def _as_env_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _log_only(task_run: TaskRun, message: str) -> None:
+    writer = TaskLogWriter(task_run_id=task_run.pk, attempt=task_run.attempt)
+    writer.write(message + "\n")
+    writer.flush(final=True)

@@ -1,0 +1,82 @@
+"""Running a ``shell(...)`` task: an argv list, no shell, its output streamed to the log."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+
+from django.conf import settings
+
+from ..states import TaskState
+from .outcome import Outcome
+from .watch import ActiveTask
+
+
+def run_shell_task(argv: list[str], *, env: dict, cwd: str | None, active: ActiveTask) -> Outcome:
+    """Run the command in its own process group; timeout and cancel kill the whole group."""
+    try:
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        hint = " (is it executable? chmod +x)" if isinstance(exc, PermissionError) else ""
+        return Outcome.failed(
+            f"Could not start {argv[0]!r}: {exc.strerror}{hint}.", retryable=False
+        )
+    reader = threading.Thread(target=_pump, args=(process, active), daemon=True)
+    reader.start()
+    waiter = threading.Thread(target=_wait, args=(process, active), daemon=True)
+    waiter.start()
+    active.wake.wait()
+    if process.poll() is None:  # woken by a timeout or a cancel
+        _kill_group(process, grace=settings.BATON_KILL_GRACE_SECONDS)
+    reader.join(timeout=2)
+    active.writer.flush(final=True)
+    return _outcome(process.returncode, active)
+
+
+def _pump(process: subprocess.Popen, active: ActiveTask) -> None:
+    for line in iter(process.stdout.readline, b""):
+        active.writer.write(line.decode("utf-8", "replace"))
+    process.stdout.close()
+
+
+def _wait(process: subprocess.Popen, active: ActiveTask) -> None:
+    process.wait()
+    active.wake.set()
+
+
+def _kill_group(process: subprocess.Popen, *, grace: float) -> None:
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+        os.killpg(process.pid, sig)
+
+
+def _outcome(code: int, active: ActiveTask) -> Outcome:
+    if active.interruption is not None:
+        return Outcome.interrupted(active.interruption)
+    tail = active.writer.tail()
+    if code == 0:
+        lines = [line for line in tail.splitlines() if line.strip()]
+        # Like Airflow's BashOperator: the last line of output is the result.
+        return Outcome(TaskState.SUCCESS, result=lines[-1] if lines else None)
+    if code < 0:
+        ended = f"Killed by signal {signal.Signals(-code).name}."
+    else:
+        ended = f"Exited with code {code}."
+    return Outcome.failed(ended + (f" Last lines of the log:\n{tail}" if tail else ""))

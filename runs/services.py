@@ -1,0 +1,281 @@
+"""The actions on runs: start, cancel, retry, mark. Pages, API, scheduler and commands call these.
+
+Each action is one function doing its whole change in one transaction (the
+audit trail will be written inside them too); nobody else writes run states.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from workflows.definition import WorkflowDefinition
+from workflows.models import Workflow
+from workflows.registry import get_registry
+
+from .models import TaskAttempt, TaskRun, WorkflowRun
+from .progress import advance_run, free_slots, start_run, start_waiting_runs
+from .states import ACTIVE_TASK_STATES, FAILED_TASK_STATES, RunState, TaskState
+
+
+class WorkflowNotRunnable(Exception):
+    """The workflow cannot start a run (removed from code, not loaded, paused…)."""
+
+
+class ActionRefused(Exception):
+    """The run or task is in a state where this action makes no sense; the message says why."""
+
+
+def runnable_definition(workflow: Workflow) -> WorkflowDefinition:
+    """The code of ``workflow``, or ``WorkflowNotRunnable`` saying why it cannot run."""
+    if not workflow.is_active:
+        raise WorkflowNotRunnable(
+            f"Workflow '{workflow.slug}' was removed from the code: its past runs are kept, "
+            f"but it cannot run any more."
+        )
+    definition = get_registry().get(workflow.slug)
+    if definition is None:
+        raise WorkflowNotRunnable(
+            f"Workflow '{workflow.slug}' is not in the code this server loaded: check the "
+            f"workflow load errors, then deploy and run `manage.py sync_workflows`."
+        )
+    return definition
+
+
+def trigger_run(
+    *,
+    workflow: Workflow,
+    parameters: Mapping,
+    started_by=None,
+    trigger: str = WorkflowRun.Trigger.MANUAL,
+    schedule=None,
+    logical_date: datetime | None = None,
+    data_interval: tuple[datetime, datetime] | None = None,
+    note: str = "",
+) -> WorkflowRun:
+    """Start a run: validate ``parameters``, create the run and its task runs, queue the roots.
+
+    Raises ``ParameterErrors`` (field → messages) or ``WorkflowNotRunnable``,
+    creating nothing; ``IntegrityError`` when ``schedule`` already started the
+    run of this ``logical_date``. When the workflow already has ``max_active_runs`` runs
+    running, the new run waits as ``queued`` and starts when one ends.
+    """
+    definition = runnable_definition(workflow)
+    if trigger == WorkflowRun.Trigger.SCHEDULE and workflow.is_paused:
+        raise WorkflowNotRunnable(
+            f"Workflow '{workflow.slug}' is paused: it starts no scheduled run."
+        )
+    values = definition.parameters.validate(parameters)
+    start, end = data_interval or (None, None)
+    now = timezone.now()
+    with transaction.atomic():
+        # The workflow row lock serialises numbering and the max_active_runs count.
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        run = WorkflowRun.objects.create(
+            workflow=locked,
+            number=_next_number(locked),
+            parameters=definition.parameters.dump(values),
+            trigger=trigger,
+            schedule=schedule,
+            started_by=started_by,
+            logical_date=logical_date,
+            data_interval_start=start,
+            data_interval_end=end,
+            note=note,
+            created_at=now,
+        )
+        TaskRun.objects.bulk_create(_task_runs_of(run, definition))
+        if free_slots(locked) > 0:
+            start_run(run, now=now)
+    run.refresh_from_db(fields=["state", "started_at"])
+    return run
+
+
+def _next_number(workflow: Workflow) -> int:
+    last = WorkflowRun.objects.filter(workflow=workflow).aggregate(last=Max("number"))["last"]
+    return (last or 0) + 1
+
+
+def _task_runs_of(run: WorkflowRun, definition: WorkflowDefinition) -> list[TaskRun]:
+    downstream = defaultdict(list)
+    for node in definition.tasks.values():
+        for name in node.upstream:
+            downstream[name].append(node.name)
+    return [
+        TaskRun(
+            run=run,
+            task_name=node.name,
+            kind=node.kind,
+            position=position,
+            upstream=list(node.upstream),
+            downstream=downstream[node.name],
+            trigger_rule=str(node.options.trigger_rule),
+            max_attempts=node.options.retries + 1,
+            queue=node.options.queue,
+        )
+        for position, node in enumerate(definition.tasks.values())
+    ]
+
+
+def cancel_run(*, run: WorkflowRun, user=None) -> bool:
+    """Cancel a queued or running run; False when it had already finished.
+
+    Tasks that have not started are cancelled at once; running ones are
+    interrupted by their worker within a second or two and end ``cancelled``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        if not WorkflowRun.objects.filter(pk=run.pk).move(RunState.CANCELLED, now=now):
+            return False
+        not_started = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY)
+        TaskRun.objects.filter(run=run, state__in=not_started).move(TaskState.CANCELLED, now=now)
+        if locked.state == RunState.RUNNING:
+            start_waiting_runs(run.workflow_id, now=now)
+    run.refresh_from_db()
+    return True
+
+
+def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
+    """Run the failed, cancelled and not-run tasks of a finished run again; returns how many.
+
+    Tasks that succeeded keep their results; each retried task gets a fresh
+    budget of retries, and its earlier attempts and logs stay visible.
+    """
+    with transaction.atomic():
+        locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        if locked.state not in (RunState.FAILED, RunState.CANCELLED):
+            raise ActionRefused(
+                f"Run #{locked.number} is {locked.get_state_display()}: only a failed or "
+                f"cancelled run can retry its failed tasks."
+            )
+        definition = runnable_definition(locked.workflow)
+        names = TaskRun.objects.filter(
+            run=locked, state__in=(*FAILED_TASK_STATES, TaskState.SKIPPED)
+        ).values_list("task_name", flat=True)
+        count = _reset_tasks(locked, definition, list(names))
+        _reopen(locked)
+    run.refresh_from_db()
+    return count
+
+
+def retry_task(*, task_run: TaskRun, user=None) -> int:
+    """Run a finished task again, with every finished task downstream of it; returns how many."""
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().get(pk=task_run.run_id)
+        task = TaskRun.objects.get(pk=task_run.pk)
+        if task.state in ACTIVE_TASK_STATES:
+            raise ActionRefused(
+                f"Task '{task.task_name}' is {task.get_state_display()}: only a finished task "
+                f"can be run again."
+            )
+        definition = runnable_definition(run.workflow)
+        count = _reset_tasks(run, definition, _with_downstream(run, task.task_name))
+        if run.state == RunState.RUNNING:
+            advance_run(run, candidates=None, now=timezone.now())
+        elif run.state != RunState.QUEUED:
+            _reopen(run)
+    task_run.refresh_from_db()
+    return count
+
+
+def _with_downstream(run: WorkflowRun, name: str) -> list[str]:
+    graph = dict(TaskRun.objects.filter(run=run).values_list("task_name", "downstream"))
+    names, todo = [], [name]
+    while todo:
+        current = todo.pop()
+        if current not in names:
+            names.append(current)
+            todo.extend(graph[current])
+    return names
+
+
+def _reset_tasks(run: WorkflowRun, definition: WorkflowDefinition, names: list[str]) -> int:
+    """Finished tasks back to pending, each with a new budget of retries after its attempts."""
+    by_retries = defaultdict(list)
+    for name in names:
+        node = definition.tasks.get(name)
+        by_retries[node.options.retries if node else 0].append(name)
+    count = 0
+    for retries, group in by_retries.items():
+        for task in TaskRun.objects.filter(run=run, task_name__in=group):
+            if task.state == TaskState.SUCCESS and task.attempt:
+                _keep_successful_attempt(task)
+            count += TaskRun.objects.filter(pk=task.pk).move(
+                TaskState.PENDING,
+                max_attempts=task.attempt + retries + 1,
+                finished_at=None,
+                next_attempt_at=None,
+                error="",
+                traceback="",
+            )
+    return count
+
+
+def _keep_successful_attempt(task: TaskRun) -> None:
+    # Failed attempts are kept when they end; a success only when it is run again.
+    TaskAttempt.objects.get_or_create(
+        task_run=task,
+        number=task.attempt,
+        defaults={
+            "state": task.state,
+            "worker": task.worker,
+            "started_at": task.started_at,
+            "finished_at": task.finished_at,
+        },
+    )
+
+
+def _reopen(run: WorkflowRun) -> None:
+    """A finished run with tasks to do again waits for a slot like a new run."""
+    now = timezone.now()
+    WorkflowRun.objects.filter(pk=run.pk).move(RunState.QUEUED, finished_at=None)
+    run.state = RunState.QUEUED
+    workflow = Workflow.objects.select_for_update().get(pk=run.workflow_id)
+    if free_slots(workflow) > 0:
+        start_run(run, now=now)
+
+
+def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> bool:
+    """Set a task's state by hand (success or failed); False when it already had that state.
+
+    In a running run the downstream tasks proceed as if the task had ended so;
+    in a finished run, the run's own outcome follows (use "retry failed tasks"
+    to run what had not run). A running attempt is interrupted.
+    """
+    if state not in (TaskState.SUCCESS, TaskState.FAILED):
+        raise ActionRefused(f"A task can be marked success or failed, not '{state}'.")
+    who = getattr(user, "username", "") or "a user"
+    note = f"Marked {state} by {who}" + (f": {reason}" if reason else ".")
+    now = timezone.now()
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().get(pk=task_run.run_id)
+        if not TaskRun.objects.filter(pk=task_run.pk).move(state, now=now, note=note):
+            return False
+        if run.state == RunState.RUNNING:
+            advance_run(run, candidates=task_run.downstream, now=now)
+        elif run.state in (RunState.SUCCESS, RunState.FAILED):
+            _recompute_outcome(run, now=now)
+    task_run.refresh_from_db()
+    return True
+
+
+def _recompute_outcome(run: WorkflowRun, *, now) -> None:
+    failed = TaskRun.objects.filter(run=run, state__in=FAILED_TASK_STATES).exists()
+    target = RunState.FAILED if failed else RunState.SUCCESS
+    if target != run.state:
+        WorkflowRun.objects.filter(pk=run.pk).move(target, now=now)
+
+
+__all__ = [
+    "ActionRefused",
+    "WorkflowNotRunnable",
+    "cancel_run",
+    "mark_task",
+    "retry_failed_tasks",
+    "retry_task",
+    "trigger_run",
+]

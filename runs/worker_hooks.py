@@ -1,0 +1,46 @@
+"""What every Baton worker does when it boots and stops, as a Dramatiq middleware."""
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from .dispatch import DEFAULT_QUEUE
+
+
+class BatonWorkerHooks(Middleware):
+    """On boot: consume the queues the loaded workflows use, capture task logs, watch tasks."""
+
+    def after_worker_boot(self, broker, worker):
+        from .execution.claim import run_info
+        from .execution.logs import install_log_capture
+        from .execution.watch import start_watch
+
+        run_info.cache_clear()  # run ids are only unique within one database
+
+        for queue in workflow_queues():
+            broker.declare_queue(queue)
+        install_log_capture()
+        start_watch()
+
+    def after_worker_shutdown(self, broker, worker):
+        from .execution.watch import stop_watch
+
+        stop_watch()
+
+
+def workflow_queues() -> set[str]:
+    """Every queue named by a task of a loaded workflow, and the default queue."""
+    from workflows.registry import get_registry
+
+    queues = {DEFAULT_QUEUE}
+    for definition in get_registry().workflows.values():
+        queues.update(node.options.queue for node in definition.tasks.values())
+    return queues
+
+
+def prepare_broker(broker: dramatiq.Broker) -> None:
+    """Give a broker Baton's worker hooks and actor (the settings' broker, or a test's)."""
+    from .actors import execute_task_run
+
+    if not any(isinstance(m, BatonWorkerHooks) for m in broker.middleware):
+        broker.add_middleware(BatonWorkerHooks())
+    broker.declare_actor(execute_task_run)

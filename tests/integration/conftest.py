@@ -1,0 +1,118 @@
+"""Real `manage.py runworker` processes on Redis and PostgreSQL, for the integration tests.
+
+They need both services (the ``redis_url`` and ``postgres`` fixtures): skipped
+locally without them, failing in CI (BATON_REQUIRE_SERVICES=1).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import dramatiq
+import pytest
+from django.db import connection
+
+from runs.testing import use_workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = Path(__file__).parent / "workflows"
+SECRET = "integration-s3cr3t"
+READY = "Worker process is ready for action."
+
+
+def database_url() -> str:
+    """The test database, as a DATABASE_URL for the worker processes."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """`manage.py runworker` in its own process group, its output in a file."""
+
+    def __init__(self, env: dict, log_path: Path, threads: int = 4):
+        self.log_path = log_path
+        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runworker", "-p", "1", "-t", str(threads)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while READY not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the worker did not start:\n{self.output()}")
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def worker_env(redis_url, postgres, django_db_setup):
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "BROKER_URL": redis_url,
+        "BATON_WORKFLOWS_DIR": str(WORKFLOWS),
+        "BATON_TEST_TOKEN": SECRET,
+        "BATON_HEARTBEAT_INTERVAL": "0.5",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def loaded(transactional_db, redis_url, monkeypatch):
+    """The test workflows loaded and synced here too, and an empty Redis queue."""
+    monkeypatch.setenv("BATON_TEST_TOKEN", SECRET)
+    broker = dramatiq.get_broker()
+    broker.declare_queue("default")
+    broker.flush_all()
+    with use_workflows(WORKFLOWS):
+        yield
+
+
+@pytest.fixture(scope="module")
+def shared_worker(worker_env, tmp_path_factory):
+    """One worker process for a module's tests (each worker takes ~1 s to boot)."""
+    worker = WorkerProcess(worker_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def own_worker(worker_env, tmp_path):
+    """A worker process for one test, which may kill it."""
+    worker = WorkerProcess(worker_env, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
