@@ -6,7 +6,10 @@ admin. Their schedule objects do the time maths; no Celery process runs.
 """
 
 import calendar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
 from django.conf import settings
@@ -18,6 +21,7 @@ from django_celery_beat.models import (
     IntervalSchedule,
     PeriodicTask,
 )
+from django_celery_beat.tzcrontab import TzAwareCrontab
 
 from .errors import DefinitionError
 
@@ -86,31 +90,60 @@ def timing_from_declaration(schedule: str | timedelta) -> dict:
 # --- Time maths ------------------------------------------------------------------------
 
 
-def next_fire_after(task: PeriodicTask, after: datetime) -> datetime | None:
+@dataclass(frozen=True)
+class Timing:
+    """When a schedule fires, read off its django-celery-beat row (cheap to hold in memory)."""
+
+    cron: tuple[str, str, str, str, str, str] | None = None  # the 5 fields and the zone
+    every: timedelta | None = None
+    start_time: datetime | None = None
+    once_at: datetime | None = None
+
+    @classmethod
+    def of(cls, task: PeriodicTask) -> "Timing":
+        if task.crontab_id:
+            c = task.crontab
+            fields = (c.minute, c.hour, c.day_of_week, c.day_of_month, c.month_of_year)
+            return cls(cron=(*fields, str(c.timezone)))
+        if task.interval_id:
+            every = timedelta(**{task.interval.period: task.interval.every})
+            return cls(every=every, start_time=task.start_time)
+        if task.clocked_id:
+            return cls(once_at=task.clocked.clocked_time)
+        return cls()
+
+
+@lru_cache(maxsize=4096)
+def _crontab(minute, hour, day_of_week, day_of_month, month_of_year, tz) -> TzAwareCrontab:
+    # Parsing a cron spec costs more than the maths: schedules sharing one reuse it.
+    return TzAwareCrontab(minute, hour, day_of_week, day_of_month, month_of_year, tz=ZoneInfo(tz))
+
+
+def next_fire_after(when: "Timing | PeriodicTask", after: datetime) -> datetime | None:
     """The first slot strictly after ``after`` (aware), or None if there is none."""
-    if task.crontab_id:
-        cron = task.crontab.schedule
+    timing = when if isinstance(when, Timing) else Timing.of(when)
+    if timing.cron:
+        cron = _crontab(*timing.cron)
         start, delta, _ = cron.remaining_delta(after, tz=cron.tz)
         # Wall-clock arithmetic in the schedule's zone, as cron does across DST.
         return start + delta
-    if task.interval_id:
-        every = timedelta(**{task.interval.period: task.interval.every})
-        anchor = task.start_time or after
+    if timing.every:
+        anchor = timing.start_time or after
         if after < anchor:
             return anchor
-        elapsed = (after - anchor) // every
-        return anchor + (elapsed + 1) * every
-    if task.clocked_id:
-        at = task.clocked.clocked_time
-        return at if at > after else None
+        elapsed = (after - anchor) // timing.every
+        return anchor + (elapsed + 1) * timing.every
+    if timing.once_at:
+        return timing.once_at if timing.once_at > after else None
     return None
 
 
-def slots_between(task: PeriodicTask, after: datetime, until: datetime, limit: int):
+def slots_between(when: "Timing | PeriodicTask", after: datetime, until: datetime, limit: int):
     """Up to ``limit`` slots in (after, until], oldest first."""
+    timing = when if isinstance(when, Timing) else Timing.of(when)
     slots, current = [], after
     while len(slots) < limit:
-        current = next_fire_after(task, current)
+        current = next_fire_after(timing, current)
         if current is None or current > until:
             break
         slots.append(current)

@@ -1,0 +1,24 @@
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from runs.scheduler import Scheduler
+
+
+class Command(BaseCommand):
+    help = (
+        "Start scheduled runs and repair lost work (retries due, lost messages, dead workers). "
+        "Run several for high availability: one leads, the others wait."
+    )
+
+    def handle(self, *args, **options):
+        stop = threading.Event()
+
+        def request_stop(signum, frame):
+            self.stdout.write("Stopping the scheduler…")
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        Scheduler().run(stop)

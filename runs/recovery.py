@@ -1,0 +1,139 @@
+"""The scheduler's sweeps: repair what a lost message or a dead worker left behind.
+
+Each sweep is small, bounded, and safe to run from any process at any time:
+rows are claimed with conditional UPDATEs, and a worker claims a TaskRun the
+same way, so a message sent twice never runs a task twice.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from workflows.registry import get_registry
+
+from .dispatch import send_after_commit
+from .execution.finish import end_attempt
+from .execution.outcome import Outcome
+from .models import TaskRun, WorkflowRun
+from .progress import start_waiting_runs
+from .states import RunState, TaskState
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+# A retry's own delayed message normally claims it; the sweep steps in a bit later.
+RETRY_GRACE = timedelta(seconds=2)
+
+
+def sweep(now: datetime) -> dict[str, int]:
+    """Run every sweep once; returns how many rows each one repaired."""
+    done = {
+        "retries_sent": send_due_retries(now),
+        "queued_resent": resend_stale_queued(now),
+        "dead_workers": recover_dead_workers(now),
+        "runs_timed_out": fail_overdue_runs(now),
+        "runs_started": start_waiting(now),
+    }
+    if any(done.values()):
+        logger.info("Recovery: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
+    return done
+
+
+def send_due_retries(now: datetime) -> int:
+    """up_for_retry rows whose delay has passed → queued, and sent."""
+    due = TaskRun.objects.filter(
+        state=TaskState.UP_FOR_RETRY, next_attempt_at__lte=now - RETRY_GRACE
+    ).values_list("pk", "queue")[:BATCH]
+    sent = 0
+    for pk, queue in due:
+        with transaction.atomic():
+            if TaskRun.objects.filter(pk=pk).move(TaskState.QUEUED, now=now):
+                send_after_commit([(pk, queue)])
+                sent += 1
+    return sent
+
+
+def resend_stale_queued(now: datetime) -> int:
+    """queued rows older than BATON_QUEUED_TIMEOUT lost their message: send it again."""
+    cutoff = now - timedelta(seconds=settings.BATON_QUEUED_TIMEOUT)
+    stale = TaskRun.objects.filter(state=TaskState.QUEUED, queued_at__lt=cutoff).values_list(
+        "pk", "queue", "queued_at"
+    )[:BATCH]
+    sent = 0
+    for pk, queue, queued_at in stale:
+        with transaction.atomic():
+            # Restart the clock, so the next sweep waits a full timeout again.
+            claimed = TaskRun.objects.filter(
+                pk=pk, state=TaskState.QUEUED, queued_at=queued_at
+            ).update(queued_at=now)
+            if claimed:
+                send_after_commit([(pk, queue)])
+                sent += claimed
+    return sent
+
+
+def recover_dead_workers(now: datetime) -> int:
+    """running rows whose worker went silent: retried if attempts are left, else failed."""
+    cutoff = now - timedelta(seconds=settings.BATON_HEARTBEAT_TIMEOUT)
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    lost = TaskRun.objects.filter(silent, state=TaskState.RUNNING).select_related("run__workflow")[
+        :BATCH
+    ]
+    recovered = 0
+    for task_run in lost:
+        outcome = Outcome.failed(
+            f"The worker running this task ({task_run.worker or 'unknown'}) stopped "
+            f"answering: no heartbeat for over {settings.BATON_HEARTBEAT_TIMEOUT} s. "
+            f"It probably crashed or was killed.",
+        )
+        if end_attempt(task_run, outcome, options=_options_of(task_run)) is not None:
+            recovered += 1
+    return recovered
+
+
+def _options_of(task_run: TaskRun):
+    definition = get_registry().get(task_run.run.workflow.slug)
+    node = definition and definition.tasks.get(task_run.task_name)
+    return node.options if node else None
+
+
+def fail_overdue_runs(now: datetime) -> int:
+    """Running runs over their workflow's timeout: failed, and their tasks stopped."""
+    # Few runs are running at once (max_active_runs), so the comparison is done here
+    # rather than with duration arithmetic that differs between databases.
+    running = WorkflowRun.objects.filter(
+        state=RunState.RUNNING, workflow__timeout__isnull=False, started_at__isnull=False
+    ).select_related("workflow")
+    overdue = [run for run in running if now - run.started_at > run.workflow.timeout]
+    return sum(_time_out(run, now) for run in overdue[:BATCH])
+
+
+def _time_out(run: WorkflowRun, now: datetime) -> int:
+    note = f"Timed out: the workflow may run for at most {run.workflow.timeout}."
+    with transaction.atomic():
+        if not WorkflowRun.objects.filter(pk=run.pk).move(RunState.FAILED, now=now, note=note):
+            return 0
+        # Running tasks see `cancelled` and are stopped by their worker.
+        active = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY, TaskState.RUNNING)
+        TaskRun.objects.filter(run=run, state__in=active).move(
+            TaskState.CANCELLED, now=now, error=note
+        )
+        start_waiting_runs(run.workflow_id, now=now)
+    return 1
+
+
+def start_waiting(now: datetime) -> int:
+    """Queued runs whose workflow has a free slot (normally started when a run ends)."""
+    workflow_ids = (
+        WorkflowRun.objects.filter(state=RunState.QUEUED)
+        .values_list("workflow_id", flat=True)
+        .distinct()[:BATCH]
+    )
+    started = 0
+    for workflow_id in workflow_ids:
+        with transaction.atomic():
+            started += start_waiting_runs(workflow_id, now=now)
+    return started
