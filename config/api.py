@@ -1,0 +1,207 @@
+"""The REST API: one Django Ninja API at /api/v1/, assembled from each app's ``api.py``.
+
+Every answer that is not a success has one JSON shape, ``{"detail": "...",
+"errors": {field: [messages]}}`` (``config.schemas.ErrorOut``): the handlers
+below turn each exception into it, so a client never gets an HTML page or a
+traceback, even for an unknown URL, a wrong method or a server error.
+"""
+
+import json
+import logging
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import re_path
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+
+from accounts.api import API_AUTH
+from config.schemas import InvalidRequest
+from runs.api import router as runs_router
+from runs.api import workflow_runs
+from runs.services import ActionRefused, WorkflowNotRunnable
+from workflows.api import router as workflows_router
+from workflows.errors import ParameterErrors
+
+logger = logging.getLogger("baton.api")
+
+# Requests to start a run or mark a task are small; a bigger body is a mistake or an attack.
+MAX_BODY_BYTES = 1024 * 1024
+
+DESCRIPTION = """
+Start workflow runs and follow them from scripts, CI and other services.
+
+**Authentication:** `Authorization: Bearer <token>` with a token from the My tokens
+page (`/tokens/`) or `manage.py createtoken`; or the logged-in browser session, with
+the CSRF token in `X-CSRFToken` for POST.
+
+**Errors** always have the shape `{"detail": "...", "errors": {"field": ["message"]}}`
+(`errors` may be empty): 400 malformed JSON, 401 no or bad credentials, 403 a workflow
+you may see but not act on, 404 missing or not visible to you, 409 refused in the current
+state (paused, finished…), 413 body over 1 MiB, 422 invalid values.
+"""
+
+
+class BatonAPI(NinjaAPI):
+    """NinjaAPI whose URLs answer JSON even outside its operations (unknown path, wrong method)."""
+
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            pattern.callback = self._json_fallbacks(pattern.callback)
+        patterns.append(re_path(r"^", self._unknown_endpoint, name="unknown-endpoint"))
+        return patterns, app_name, namespace
+
+    def _json_fallbacks(self, view):
+        @wraps(view)
+        def answering_json(request, *args, **kwargs):
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:  # the API root: Ninja raises it to point at the docs
+                return self._unknown_endpoint(request)
+            if response.status_code == 405 and "json" not in response.get("Content-Type", ""):
+                allowed = response["Allow"]
+                response = error_response(
+                    self, request, 405, f"Method {request.method} is not allowed here: {allowed}."
+                )
+                response["Allow"] = allowed
+            return response
+
+        return answering_json
+
+    def _unknown_endpoint(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return error_response(
+            self, request, 404, "No such API endpoint: see /api/v1/docs for the list."
+        )
+
+
+class StrictJsonParser(Parser):
+    """JSON as RFC 8259 defines it: NaN and Infinity are refused (PostgreSQL cannot store them)."""
+
+    def parse_body(self, request: HttpRequest):
+        return json.loads(request.body, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def error_response(api, request, status: int, detail: str, errors=None) -> HttpResponse:
+    """The API's one error shape."""
+    body = {"detail": detail, "errors": errors or {}}
+    return api.create_response(request, body, status=status)
+
+
+api = BatonAPI(
+    title="Baton API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=API_AUTH,
+    parser=StrictJsonParser(),
+    # Swagger UI from Ninja's own static files ("ninja" is in INSTALLED_APPS), and no
+    # call to swagger.io's online validator: the docs page loads nothing from outside.
+    docs=Swagger(settings={"validatorUrl": None}),
+)
+
+
+def limit_body_size(run):
+    """Refuse a body over MAX_BODY_BYTES (413) from its Content-Length, before reading it."""
+
+    @wraps(run)
+    def checked(request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            return error_response(
+                api, request, 413, f"Request body too large: the limit is {MAX_BODY_BYTES} bytes."
+            )
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(limit_body_size, mode="view")
+api.add_router("/workflows", workflows_router)
+api.add_router("/workflows", workflow_runs)
+api.add_router("/runs", runs_router)
+
+
+def _field_of(error: dict) -> str:
+    """``"tag"``, ``"parameters"``, ``"Idempotency-Key"``… from a Pydantic error's location."""
+    source, *path = error.get("loc") or ("body",)
+    if source == "body" and path:
+        path = path[1:]  # the operation's body argument, not a field the client sent
+    return ".".join(str(part) for part in path) or source
+
+
+@api.exception_handler(ValidationError)
+def invalid_values(request, exc: ValidationError):
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
+        errors.setdefault(_field_of(error), []).append(message)
+    fields = ", ".join(errors)
+    return error_response(api, request, 422, f"Invalid request values: {fields}.", errors)
+
+
+@api.exception_handler(InvalidRequest)
+def invalid_request(request, exc: InvalidRequest):
+    return error_response(api, request, 422, exc.detail, exc.errors)
+
+
+@api.exception_handler(ParameterErrors)
+def invalid_parameters(request, exc: ParameterErrors):
+    errors = {name: [str(m) for m in messages] for name, messages in exc.errors.items()}
+    return error_response(api, request, 422, "Invalid parameters: see errors.", errors)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    detail = str(exc)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # Ninja's "Cannot parse request body": say what is wrong with it.
+        detail = f"Malformed JSON body: {exc.__cause__}."
+    if isinstance(exc, AuthenticationError) and detail == "Unauthorized":
+        detail = "Authentication required: send 'Authorization: Bearer <token>' or log in."
+    response = error_response(api, request, exc.status_code, detail)
+    if exc.status_code == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="baton"'
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc: Http404):
+    return error_response(api, request, 404, str(exc) or "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc: PermissionDenied):
+    return error_response(api, request, 403, str(exc) or "You may not do this.")
+
+
+@api.exception_handler(WorkflowNotRunnable)
+@api.exception_handler(ActionRefused)
+def refused(request, exc: Exception):
+    return error_response(api, request, 409, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request, exc: RequestDataTooBig):
+    return error_response(api, request, 413, "Request body too large.")
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc: Exception):
+    logger.exception("API error on %s %s", request.method, request.path)
+    return error_response(
+        api, request, 500, "Internal server error: it was logged; try again or tell an admin."
+    )
+
+
+__all__ = ["MAX_BODY_BYTES", "api", "error_response"]

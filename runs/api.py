@@ -1,0 +1,286 @@
+"""REST endpoints about runs: start one, list, get, read a task's log, cancel, retry, mark.
+
+Mounted by ``config/api.py``: ``workflow_runs`` under ``/workflows`` (starting a
+run), ``router`` under ``/runs``. Every write goes through ``runs.services``.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated
+
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Header, Path, Query, Router
+from ninja.responses import Status
+
+from accounts.idempotency import HEADER as IDEMPOTENCY_HEADER
+from accounts.idempotency import start_once
+from accounts.permissions import can, workflows_for
+from config.schemas import InvalidRequest, error_responses
+from workflows.api import Slug, workflow_for
+
+from .models import TaskRun, WorkflowRun
+from .schemas import (
+    MarkIn,
+    RetryOut,
+    RunDetailOut,
+    RunFilters,
+    RunPageOut,
+    TaskLogOut,
+    TriggerIn,
+)
+from .selectors import task_log_after
+from .services import (
+    ActionRefused,
+    WorkflowNotRunnable,
+    cancel_run,
+    mark_task,
+    retry_failed_tasks,
+    retry_task,
+    trigger_run,
+)
+from .states import TaskState
+
+workflow_runs = Router(tags=["runs"])
+router = Router(tags=["runs"])
+
+# Bounded so a huge number is a 422, not a database overflow.
+RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TaskName = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        None,
+        alias=IDEMPOTENCY_HEADER,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID): retrying with the same key within 24 h "
+        "returns the first request's run (200) instead of starting another.",
+    ),
+]
+
+
+def _run_for(request, run_id: int, need: str = "view") -> WorkflowRun:
+    """The run ``run_id`` for the caller: 404 when missing or unseen, 403 without ``need``."""
+    run = WorkflowRun.objects.select_related("workflow", "started_by").filter(pk=run_id).first()
+    if run is None or not can(request.auth, "view", run.workflow):
+        raise Http404("No such run.")
+    if need != "view":
+        workflow_for(request, run.workflow.slug, need)  # raises the 403 with its message
+    return run
+
+
+def _task_for(run: WorkflowRun, name: str) -> TaskRun:
+    task_run = TaskRun.objects.filter(run=run, task_name=name).first()
+    if task_run is None:
+        raise Http404(f"Run #{run.number} of {run.workflow.slug} has no task '{name}'.")
+    return task_run
+
+
+def _fresh(run: WorkflowRun) -> WorkflowRun:
+    return WorkflowRun.objects.select_related("workflow", "started_by").get(pk=run.pk)
+
+
+@workflow_runs.post(
+    "/{slug}/runs",
+    response={200: RunDetailOut, 201: RunDetailOut, **error_responses(400, 403, 404, 409, 413)},
+    summary="Start a run",
+)
+def start_run(
+    request,
+    slug: Slug,
+    response: HttpResponse,
+    body: TriggerIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+):
+    """Start a run with parameters, validated like the Run form (422 with messages per field).
+
+    201 with the new run; 200 with the earlier run when the Idempotency-Key was
+    seen; 409 when the workflow is paused or was removed from the code.
+    """
+    workflow = workflow_for(request, slug, "trigger")
+    parameters = body.parameters if body else {}
+
+    def start() -> WorkflowRun:
+        if workflow.is_paused:
+            raise WorkflowNotRunnable(
+                f"Workflow '{slug}' is paused: unpause it to start runs "
+                f"(POST /api/v1/workflows/{slug}/unpause)."
+            )
+        return trigger_run(
+            workflow=workflow, parameters=parameters, started_by=request.auth, trigger="api"
+        )
+
+    run, created = start_once(
+        user=request.auth,
+        workflow=workflow,
+        key=idempotency_key,
+        parameters=parameters,
+        start=start,
+    )
+    response["Location"] = reverse("api:get_run", args=[run.pk])
+    return Status(201 if created else 200, _fresh(run))
+
+
+def encode_cursor(run: WorkflowRun) -> str:
+    """An opaque cursor pointing after ``run`` in newest-first order."""
+    raw = json.dumps([run.created_at.isoformat(), run.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """``(created_at, id)`` of the last run of the previous page; ``InvalidRequest`` if mangled."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, pk = json.loads(raw)
+        created_at = datetime.fromisoformat(created)
+        if timezone.is_naive(created_at) or type(pk) is not int or not 0 < pk < 2**63:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest(
+            {"cursor": ["Invalid cursor: pass the next_cursor of the previous page unchanged."]}
+        ) from None
+    return created_at, pk
+
+
+@router.get("", response={200: RunPageOut, **error_responses()}, summary="List runs")
+def list_runs(request, filters: Query[RunFilters]):
+    """Runs of the workflows you may see, newest first, a page at a time (cursor pagination)."""
+    runs = WorkflowRun.objects.filter(workflow__in=workflows_for(request.auth, "view"))
+    if filters.workflow:
+        runs = runs.filter(workflow__slug=filters.workflow)
+    if filters.state:
+        runs = runs.filter(state=filters.state)
+    if filters.created_after:
+        runs = runs.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        runs = runs.filter(created_at__lt=filters.created_before)
+    if filters.cursor:
+        created_at, pk = decode_cursor(filters.cursor)
+        # Keyset: strictly after the previous page's last run in (created_at, id) order.
+        runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    page = list(
+        runs.select_related("workflow", "started_by").order_by("-created_at", "-pk")[
+            : filters.page_size + 1
+        ]
+    )
+    more = len(page) > filters.page_size
+    items = page[: filters.page_size]
+    return {"items": items, "next_cursor": encode_cursor(items[-1]) if more else None}
+
+
+@router.get("/{run_id}", response={200: RunDetailOut, **error_responses(404)}, summary="Get a run")
+def get_run(request, run_id: RunId):
+    """A run with its task runs (in graph order) and their attempts."""
+    return _run_for(request, run_id)
+
+
+@router.get(
+    "/{run_id}/tasks/{task}/log",
+    response={200: TaskLogOut, **error_responses(404)},
+    summary="Read a task's log",
+)
+def read_task_log(
+    request,
+    run_id: RunId,
+    task: TaskName,
+    attempt: Annotated[
+        int | None, Query(None, ge=1, le=100_000, description="Default: the latest attempt.")
+    ] = None,
+    offset: Annotated[
+        int,
+        Query(
+            0,
+            ge=0,
+            le=2**31 - 1,
+            description="0, or the next_offset of the previous answer (an opaque position: "
+            "it counts the pieces of log stored so far, not characters).",
+        ),
+    ] = 0,
+):
+    """The log of one attempt (default: the latest) from ``offset`` on.
+
+    To follow a running task, call again with ``offset=next_offset`` (and the
+    returned ``attempt``) until ``complete`` is true.
+    """
+    task_run = _task_for(_run_for(request, run_id), task)
+    # The state is read before the log, so "complete" never hides a last piece.
+    number = attempt or max(task_run.attempt, 1)
+    if number > max(task_run.attempt, 1):
+        raise InvalidRequest(
+            {"attempt": [f"Task '{task}' has started {task_run.attempt} attempt(s) so far."]}
+        )
+    text, last_seq = task_log_after(task_run=task_run, attempt=number, after_seq=offset - 1)
+    ended = task_run.attempt >= 1 and task_run.state != TaskState.RUNNING
+    return {
+        "task": task,
+        "attempt": number,
+        "offset": offset,
+        "next_offset": last_seq + 1,
+        "text": text,
+        "complete": number < task_run.attempt or ended,
+    }
+
+
+@router.post(
+    "/{run_id}/cancel",
+    response={200: RunDetailOut, **error_responses(403, 404, 409, 413)},
+    summary="Cancel a run",
+)
+def cancel(request, run_id: RunId):
+    """Cancel a queued or running run (409 when it has already ended). Needs the change right."""
+    run = _run_for(request, run_id, "change")
+    if not cancel_run(run=run, user=request.auth):
+        raise ActionRefused(
+            f"Run #{run.number} has already ended ({run.state}): there is nothing to cancel."
+        )
+    return _fresh(run)
+
+
+@router.post(
+    "/{run_id}/retry",
+    response={200: RetryOut, **error_responses(403, 404, 409, 413)},
+    summary="Retry a run's failed tasks",
+)
+def retry_failed(request, run_id: RunId):
+    """Run the failed, cancelled and not-run tasks of a failed or cancelled run again."""
+    run = _run_for(request, run_id, "change")
+    retried = retry_failed_tasks(run=run, user=request.auth)
+    fresh = _fresh(run)
+    fresh.retried = retried
+    return fresh
+
+
+@router.post(
+    "/{run_id}/tasks/{task}/retry",
+    response={200: RetryOut, **error_responses(403, 404, 409, 413)},
+    summary="Retry one task",
+)
+def retry_one_task(request, run_id: RunId, task: TaskName):
+    """Run a finished task again, with the finished tasks downstream of it."""
+    run = _run_for(request, run_id, "change")
+    retried = retry_task(task_run=_task_for(run, task), user=request.auth)
+    fresh = _fresh(run)
+    fresh.retried = retried
+    return fresh
+
+
+@router.post(
+    "/{run_id}/tasks/{task}/mark",
+    response={200: RunDetailOut, **error_responses(400, 403, 404, 409, 413)},
+    summary="Mark a task success or failed",
+)
+def mark(request, run_id: RunId, task: TaskName, body: MarkIn):
+    """Set a task's state by hand, with the reason (kept with the task); downstream follows."""
+    run = _run_for(request, run_id, "change")
+    mark_task(
+        task_run=_task_for(run, task), state=body.state, reason=body.reason, user=request.auth
+    )
+    return _fresh(run)
+
+
+__all__ = ["decode_cursor", "encode_cursor", "router", "workflow_runs"]

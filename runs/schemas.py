@@ -1,0 +1,173 @@
+"""What the REST API says about runs, task runs and logs, and what it accepts (``runs/api.py``)."""
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
+
+from config.schemas import StrictInput
+
+from .selectors import task_runs_of
+from .states import RunState, TaskState
+
+NUL_REFUSED = "Text may not contain NUL (\\u0000) characters."
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+class TriggerIn(StrictInput):
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameter values by name (see the workflow's `parameter_schema`); "
+        "omitted ones take their defaults.",
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def storable(cls, value: dict) -> dict:
+        # The form refuses NUL in text fields; JSON values (dict parameters) need it here,
+        # since PostgreSQL cannot store it.
+        if _contains_nul(value):
+            raise ValueError(NUL_REFUSED)
+        return value
+
+
+class MarkIn(StrictInput):
+    state: Literal["success", "failed"]
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why, kept with the task and in the audit."
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def reason_has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Say why you mark this task.")
+        if _contains_nul(value):
+            raise ValueError(NUL_REFUSED)
+        return value.strip()
+
+
+class AttemptOut(Schema):
+    number: int
+    state: TaskState
+    worker: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
+
+
+class TaskRunOut(Schema):
+    name: str
+    kind: str
+    state: TaskState
+    attempt: int = Field(description="Attempts started so far (0: not started yet).")
+    max_attempts: int
+    upstream: list[str]
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+    result: Any = None
+    error: str
+    note: str
+    attempts: list[AttemptOut] = Field(description="Finished attempts, oldest first.")
+
+    @staticmethod
+    def resolve_name(task_run) -> str:
+        return task_run.task_name
+
+
+class RunOut(Schema):
+    id: int
+    workflow: str = Field(description="The workflow's slug.")
+    number: int = Field(description="Sequence number within the workflow: #1, #2…")
+    state: RunState
+    is_finished: bool
+    trigger: str
+    parameters: dict[str, Any]
+    started_by: str | None = Field(description="Username of who started it; null if automatic.")
+    note: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_workflow(run) -> str:
+        return run.workflow.slug
+
+    @staticmethod
+    def resolve_started_by(run) -> str | None:
+        return run.started_by.get_username() if run.started_by else None
+
+
+class RunDetailOut(RunOut):
+    tasks: list[TaskRunOut]
+
+    @staticmethod
+    def resolve_tasks(run) -> list:
+        return list(task_runs_of(run=run))
+
+
+class RunPageOut(Schema):
+    items: list[RunOut]
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` to get the next page; null on the last page."
+    )
+
+
+class TaskLogOut(Schema):
+    task: str
+    attempt: int
+    offset: int = Field(description="The position this text starts at (the offset asked).")
+    next_offset: int = Field(description="Pass it as `offset` to read what is written next.")
+    text: str
+    complete: bool = Field(
+        description="True when this attempt has ended: nothing more will be appended."
+    )
+
+
+class RetryOut(RunDetailOut):
+    retried: int = Field(description="How many task runs were sent back to run again.")
+
+
+# RFC 3339, as the OpenAPI "date-time" format says: Pydantic alone would also take
+# "0.5" (a Unix time) or a date and time without offset.
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.I)
+
+
+def _rfc3339_only(value):
+    if isinstance(value, str) and not RFC3339.match(value):
+        raise ValueError("Give a date and time with its offset, e.g. 2026-01-31T08:00:00Z.")
+    return value
+
+
+def _within_range(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the year 9999 in UTC
+        raise ValueError("This date and time is out of range.") from None
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_within_range)]
+
+
+class RunFilters(Schema):
+    workflow: str | None = Field(
+        None, description="A workflow slug.", max_length=200, pattern=r"^[-a-zA-Z0-9_]+$"
+    )
+    state: RunState | None = None
+    created_after: Moment | None = Field(None, description="Runs created at or after this.")
+    created_before: Moment | None = Field(None, description="Runs created before this.")
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page.")
+    page_size: int = Field(50, ge=1, le=200)
