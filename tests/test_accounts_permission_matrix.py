@@ -71,7 +71,82 @@ PAGES = [
         data=lambda world: {"user": world.bystander.pk},
         ok=302,
     ),
+    # The staff pages (issue 7). Run pages get their workflow's run from ``run_of``.
+    Page(
+        "workflow page", lambda workflow: reverse("workflows:detail", args=[workflow.slug]), "view"
+    ),
+    Page(
+        "run form",
+        lambda workflow: reverse("workflows:run", args=[workflow.slug]),
+        need="trigger",
+        ok=409,  # allowed, then: "this workflow is not in the code this server loaded"
+    ),
+    Page(
+        "pause",
+        lambda workflow: reverse("workflows:pause", args=[workflow.slug]),
+        need="change",
+        method="post",
+        data=lambda world: {"action": "pause"},
+        ok=302,
+    ),
+    Page("run page", lambda workflow: reverse("runs:detail", args=[run_of(workflow).pk]), "view"),
+    Page(
+        "task log",
+        lambda workflow: reverse("runs:task_log", args=[run_of(workflow).pk, "step"]),
+        need="view",
+    ),
+    Page(
+        "task log download",
+        lambda workflow: reverse("runs:task_log_download", args=[run_of(workflow).pk, "step"]),
+        need="view",
+    ),
+    Page(
+        "cancel run",
+        lambda workflow: reverse("runs:cancel", args=[run_of(workflow).pk]),
+        need="change",
+        method="post",
+        ok=302,
+    ),
+    Page(
+        "retry failed tasks",
+        lambda workflow: reverse("runs:retry_failed", args=[run_of(workflow).pk]),
+        need="change",
+        method="post",
+        ok=302,
+    ),
+    Page(
+        "retry a task",
+        lambda workflow: reverse("runs:retry_task", args=[run_of(workflow).pk, "step"]),
+        need="change",
+        method="post",
+        ok=302,
+    ),
+    Page(
+        "mark a task (form)",
+        lambda workflow: reverse("runs:mark_task", args=[run_of(workflow).pk, "step"]),
+        need="change",
+    ),
+    Page(
+        "mark a task",
+        lambda workflow: reverse("runs:mark_task", args=[run_of(workflow).pk, "step"]),
+        need="change",
+        method="post",
+        data=lambda world: {"state": "success", "reason": "checked by hand"},
+        ok=302,
+    ),
 ]
+
+
+def run_of(workflow):
+    """The run of ``workflow`` the run pages are tried on: failed, with one failed task "step"."""
+    from runs.models import TaskRun, WorkflowRun
+
+    run = WorkflowRun.objects.filter(workflow=workflow).first()
+    if run is None:
+        run = WorkflowRun.objects.create(workflow=workflow, number=1, state="failed")
+        TaskRun.objects.create(run=run, task_name="step", state="failed", attempt=1)
+    return run
+
 
 # (role, how the role was given); "none" and "superuser" are given nothing.
 CASES = [("none", "-"), ("superuser", "-")] + [

@@ -1,0 +1,171 @@
+"""The workflow pages: the list (home), one workflow, its run form, pause/unpause.
+
+Every view gets its workflow through ``accounts.permissions`` (404 when the
+user may not see it, 403 when they may see it but not do this).
+"""
+
+from django.contrib import messages
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import NEEDS, get_workflow_for, held_permissions, workflows_for
+from runs.models import WorkflowRun
+from runs.page_selectors import last_runs_by_workflow, run_grid
+from runs.pagination import page_of
+from runs.services import WorkflowNotRunnable, runnable_definition, trigger_run
+
+from .errors import ParameterErrors
+from .forms import Prefill, WorkflowSearchForm, prefill_from_run
+from .models import Workflow
+from .presenters import graph_of, parameter_rows
+from .selectors import next_run_of, schedules_of, with_schedules
+from .services import pause_workflow
+
+WORKFLOWS_PER_PAGE = 50
+LIST_FIELDS = ("id", "slug", "title", "description", "tags", "is_active", "is_paused")
+
+
+def workflow_list(request):
+    """Home: the workflows this user may see, searchable, with their last runs and schedule."""
+    visible = workflows_for(request.user, "view")
+    tags_by_pk = dict(visible.values_list("pk", "tags"))
+    form = WorkflowSearchForm(
+        request.GET, tags=sorted({tag for tags in tags_by_pk.values() for tag in tags or []})
+    )
+    query, tag = form.cleaned("q"), form.cleaned("tag")
+    # The permission subqueries ran once, above; the list narrows down that set of ids.
+    workflows = Workflow.objects.filter(pk__in=list(tags_by_pk)).only(*LIST_FIELDS)
+    workflows = workflows.order_by("-is_active", "title", "slug")
+    if query:
+        workflows = workflows.filter(
+            Q(title__icontains=query) | Q(slug__icontains=query) | Q(description__icontains=query)
+        )
+    if tag:
+        workflows = workflows.filter(pk__in=[pk for pk, tags in tags_by_pk.items() if tag in tags])
+    page = page_of(request, with_schedules(workflows), per_page=WORKFLOWS_PER_PAGE)
+    ids = [workflow.pk for workflow in page]
+    runs = last_runs_by_workflow(ids)
+    triggerable = workflows_for(request.user, "trigger").filter(pk__in=ids)
+    may_trigger = set(triggerable.values_list("pk", flat=True))
+    next_runs = next_run_of(page)
+    rows = [
+        {
+            "workflow": workflow,
+            "schedules": schedules_of(workflow),
+            "next_run": next_runs[workflow.pk],
+            "runs": runs.get(workflow.pk, []),
+            "may_trigger": workflow.pk in may_trigger and workflow.is_active,
+        }
+        for workflow in page
+    ]
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "searching": bool(query or tag),
+        "visible_count": len(tags_by_pk),
+        "any_workflow": bool(tags_by_pk) or Workflow.objects.exists(),
+    }
+    return render(request, "workflows/list.html", context)
+
+
+def workflow_detail(request, slug):
+    """One workflow: what it does, its parameters, schedule, graph, and the grid of its runs."""
+    workflow = get_workflow_for(request.user, slug, "view")
+    workflow = with_schedules(Workflow.objects.filter(pk=workflow.pk)).get()
+    held = held_permissions(request.user, workflow)
+    tasks = list(workflow.tasks.order_by("position"))
+    grid = run_grid(workflow=workflow, tasks=tasks)
+    context = {
+        "workflow": workflow,
+        "schedules": schedules_of(workflow),
+        "parameters": parameter_rows(workflow),
+        "tasks": tasks,
+        "graph": graph_of(tasks),
+        "grid": grid,
+        "may": {need: codename in held for need, codename in NEEDS.items()},
+        "run_count": WorkflowRun.objects.filter(workflow=workflow).count() if grid.runs else 0,
+    }
+    return render(request, "workflows/detail.html", context)
+
+
+def workflow_run(request, slug):
+    """The run form: parameters from the workflow's signature; a valid submit starts a run."""
+    workflow = get_workflow_for(request.user, slug, "trigger")
+    try:
+        definition = runnable_definition(workflow)
+    except WorkflowNotRunnable as exc:
+        context = {"workflow": workflow, "reason": str(exc)}
+        return render(request, "workflows/not_runnable.html", context, status=409)
+    schema = definition.parameters
+    prefill, from_run = Prefill(form=schema.form_class()()), None
+    if request.method == "POST":
+        prefill.form = schema.form_class()(request.POST)
+        if prefill.form.is_valid():
+            run = _start(request, workflow, prefill.form)
+            if run is not None:
+                messages.success(request, _("Run #%(number)s started.") % {"number": run.number})
+                return redirect(run.get_absolute_url())
+    elif "from_run" in request.GET:
+        from_run = _past_run(request, workflow)
+        if from_run is not None:
+            prefill = prefill_from_run(schema, from_run)
+    context = {"workflow": workflow, "prefill": prefill, "form": prefill.form, "from_run": from_run}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "workflows/run_form.html", context, status=status)
+
+
+def _start(request, workflow, form) -> WorkflowRun | None:
+    """Start the run; on refusal, put the reasons on the form and return None."""
+    try:
+        return trigger_run(
+            workflow=workflow,
+            parameters=request.POST,
+            started_by=request.user,
+            trigger=WorkflowRun.Trigger.MANUAL,
+        )
+    except ParameterErrors as exc:
+        for name, problems in exc.errors.items():
+            form.add_error(name if name in form.fields else None, problems)
+    except WorkflowNotRunnable as exc:
+        form.add_error(None, str(exc))
+    return None
+
+
+def _past_run(request, workflow) -> WorkflowRun | None:
+    """The run named by ``?from_run=`` if it is one of this workflow's; else a message."""
+    raw = request.GET.get("from_run", "")
+    run = None
+    if raw.isdigit():
+        run = WorkflowRun.objects.filter(pk=int(raw), workflow=workflow).first()
+    if run is None:
+        messages.warning(
+            request,
+            _("This workflow has no run “%(run)s” to copy: the form shows the default values.")
+            % {"run": raw},
+        )
+    return run
+
+
+@require_POST
+def workflow_pause(request, slug):
+    """Pause or unpause a workflow's schedules (Editors and above)."""
+    workflow = get_workflow_for(request.user, slug, "change")
+    action = request.POST.get("action")
+    if action not in ("pause", "unpause"):
+        messages.error(request, _("Nothing changed: say whether to pause or unpause."))
+        return redirect(workflow)
+    changed = pause_workflow(workflow=workflow, paused=action == "pause", user=request.user)
+    if action == "pause":
+        done = _("Paused: its schedule starts no run until it is unpaused.")
+        already = _("It was already paused.")
+    else:
+        done = _("Unpaused: its schedule starts runs again.")
+        already = _("It was not paused.")
+    if changed:
+        messages.success(request, done)
+    else:
+        messages.info(request, already)
+    return redirect(workflow)
