@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import render
 
+from .audit import Verb, record_event
+
 
 def allowed_email_domains() -> list[str]:
     """The email domains allowed to log in with Google, lower case; empty means any."""
@@ -87,6 +89,22 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             "allowed_domains": domains,
             "provider": sociallogin.provider,
         }
+        _record_refusal(request, context)
         raise ImmediateHttpResponse(
             render(request, "socialaccount/domain_refused.html", context, status=403)
         )
+
+
+def _record_refusal(request, context: dict) -> None:
+    """The refused login goes to the audit trail, under the address the provider gave."""
+    record_event(
+        verb=Verb.LOGIN_REFUSED,
+        actor_label=context["email"] or "?",
+        request=request,
+        details={
+            "provider": context["provider"].id,
+            "email": context["email"],
+            "email_is_verified": context["email_is_verified"],
+            "allowed_domains": context["allowed_domains"],
+        },
+    )

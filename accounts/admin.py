@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.utils.translation import gettext_lazy as _
 
+from .audit.admin import AuditEventAdmin  # noqa: F401  (registers itself)
 from .models import ApiToken
 from .services import revoke_token
 
@@ -42,5 +43,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke_selected(self, request, queryset):
         for token in queryset:
-            revoke_token(token=token)
+            revoke_token(token=token, by=request.user)
         self.message_user(request, _("%(count)d token(s) revoked.") % {"count": len(queryset)})

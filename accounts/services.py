@@ -1,8 +1,8 @@
 """Writes of the accounts app: giving and taking workflow roles, API tokens.
 
 Views, the API and commands call these; nobody assigns guardian permissions or
-creates tokens directly, so that the rules (and, later, the audit row written
-in the same transaction) hold everywhere.
+creates tokens directly, so that the rules, and the audit event written in the
+same transaction, hold everywhere.
 """
 
 from datetime import datetime
@@ -15,8 +15,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 from workflows.models import Workflow
 
 from . import permissions
+from .audit import Verb, record_event
 from .models import ApiToken
-from .roles import Role
+from .roles import Role, role_for_permissions
 from .selectors import object_permissions_of
 from .tokens import generate_token, hash_token
 
@@ -80,7 +81,23 @@ def grant_role(*, workflow: Workflow, role, to_user=None, to_group=None, by) -> 
         remove_perm(codename, holder, workflow)
     for codename in role.permissions - current:
         assign_perm(codename, holder, workflow)
+    if current != role.permissions:
+        record_event(
+            verb=Verb.ROLE_GRANTED,
+            actor=by,
+            obj=holder,
+            workflow=workflow,
+            details={"role": role.value, "previous_role": _role_value(current)},
+        )
     return role
+
+
+def _role_value(codenames: frozenset) -> str | None:
+    """The role a set of permissions amounts to, for the audit trail ("custom" for hand-made)."""
+    if not codenames:
+        return None
+    role = role_for_permissions(codenames)
+    return role.value if role is not None and role.permissions == codenames else "custom"
 
 
 @transaction.atomic
@@ -95,20 +112,52 @@ def revoke_role(*, workflow: Workflow, from_user=None, from_group=None, by) -> N
     _check_may_change(by, workflow, grants=frozenset(), replaces=current)
     for codename in current:
         remove_perm(codename, holder, workflow)
+    if current:
+        record_event(
+            verb=Verb.ROLE_REVOKED,
+            actor=by,
+            obj=holder,
+            workflow=workflow,
+            details={"previous_role": _role_value(current)},
+        )
 
 
 @transaction.atomic
-def create_token(*, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create an API token for ``user``; returns it with the raw token, to show once."""
+def create_token(
+    *, user, name: str, expires_at: datetime | None = None, by=None
+) -> tuple[ApiToken, str]:
+    """Create an API token for ``user``; returns it with the raw token, to show once.
+
+    ``by`` is who creates it, for the audit trail (default: the request's user,
+    or "system" for a command).
+    """
     prefix, raw_token = generate_token()
     token = ApiToken.objects.create(
         user=user, name=name, prefix=prefix, key_hash=hash_token(raw_token), expires_at=expires_at
+    )
+    record_event(
+        verb=Verb.TOKEN_CREATED,
+        actor=by,
+        obj=token,
+        details={"owner": user.get_username(), "name": name, "expires_at": expires_at},
     )
     return token, raw_token
 
 
 @transaction.atomic
-def revoke_token(*, token: ApiToken) -> None:
-    """Revoke ``token`` from now on (idempotent: the first revocation time is kept)."""
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_token(*, token: ApiToken, by=None) -> None:
+    """Revoke ``token`` from now on (idempotent: the first revocation time is kept).
+
+    ``by`` is who revokes it, for the audit trail (default: the request's user).
+    """
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     token.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        record_event(
+            verb=Verb.TOKEN_REVOKED,
+            actor=by,
+            obj=token,
+            details={"owner": token.user.get_username(), "name": token.name},
+        )

@@ -81,7 +81,10 @@ def tokens_page(request):
     new_token = None
     if request.method == "POST" and form.is_valid():
         token, raw_token = create_token(
-            user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_at=form.expires_at(),
+            by=request.user,
         )
         new_token = {"token": token, "raw": raw_token}
         form = TokenCreateForm()
@@ -96,7 +99,7 @@ def tokens_page(request):
 @require_POST
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    revoke_token(token=token)
+    revoke_token(token=token, by=request.user)
     messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect("accounts:tokens")
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
+from accounts.audit import SYSTEM, Verb, record_event
+
 from .definition import WorkflowDefinition
 from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule
 from .registry import Registry
@@ -63,6 +65,10 @@ def _write_task_specs(workflow: Workflow, definition: WorkflowDefinition) -> Non
         )
 
 
+def _record(verb: str, obj, workflow: Workflow, **details) -> None:
+    record_event(verb=verb, actor_label=SYSTEM, obj=obj, workflow=workflow, details=details)
+
+
 def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
     """Create, update or delete the code-declared schedule, unless an admin took it over."""
     declared = declared_key(definition.schedule)
@@ -79,13 +85,14 @@ def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
                 kwargs=json.dumps({"workflow": workflow.slug}),
                 **timing_from_declaration(definition.schedule),
             )
-            WorkflowSchedule.objects.create(
+            schedule = WorkflowSchedule.objects.create(
                 periodic_task=task,
                 workflow=workflow,
                 from_code=True,
                 code_schedule=declared,
                 owner=WorkflowSchedule.Owner.CODE,
             )
+            _record(Verb.SCHEDULE_CREATED, schedule, workflow, source="sync", timing=declared)
         return
     task = current.periodic_task
     if row_key(task) != current.code_schedule:
@@ -94,11 +101,16 @@ def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
             current.save(update_fields=["owner"])
         return
     if not declared:
+        _record(
+            Verb.SCHEDULE_DELETED, current, workflow, source="sync", timing=current.code_schedule
+        )
         task.delete()  # cascades to the WorkflowSchedule
     elif declared != current.code_schedule:
         for name, value in timing_from_declaration(definition.schedule).items():
             setattr(task, name, value)
         task.save()
+        timing = {"before": current.code_schedule, "after": declared}
+        _record(Verb.SCHEDULE_CHANGED, current, workflow, source="sync", timing=timing)
         current.code_schedule = declared
         current.save(update_fields=["code_schedule"])
 
@@ -106,6 +118,7 @@ def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
 def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report: SyncReport):
     if existing is None:
         workflow = Workflow.objects.create(slug=definition.slug, **_code_fields(definition))
+        _record(Verb.WORKFLOW_ADDED, workflow, workflow, source_file=definition.file)
         _write_task_specs(workflow, definition)
         _sync_schedule(workflow, definition)
         report.created.append(definition.slug)
@@ -113,6 +126,10 @@ def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report:
     if existing.code_hash == definition.code_hash and existing.is_active:
         report.unchanged.append(definition.slug)
         return
+    if not existing.is_active:  # back in code after being removed
+        _record(
+            Verb.WORKFLOW_ADDED, existing, existing, source_file=definition.file, reactivated=True
+        )
     for name, value in _code_fields(definition).items():
         setattr(existing, name, value)
     existing.save()
@@ -129,6 +146,7 @@ def _deactivate_removed(registry: Registry, existing: dict, report: SyncReport):
             continue  # its file is broken right now: keep it as it was
         workflow.is_active = False
         workflow.save(update_fields=["is_active", "updated_at"])
+        _record(Verb.WORKFLOW_DEACTIVATED, workflow, workflow, source_file=workflow.source_file)
         report.deactivated.append(slug)
 
 

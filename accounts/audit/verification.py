@@ -1,0 +1,75 @@
+"""Walking the audit chain to find the first event that does not match."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from accounts.models import AuditChainHead, AuditEvent
+
+from .chain import GENESIS_HASH, HASHED_FIELDS, HEAD_ID, event_hash
+
+COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify_chain`` found: how many events are intact, and the first problem."""
+
+    intact_count: int
+    last_hash: str
+    problem: str = ""  # empty when the chain is intact
+    event: dict | None = None  # the first event that does not match (id, created_at, verb…)
+
+    @property
+    def is_intact(self) -> bool:
+        return not self.problem
+
+
+def verify_chain(*, batch_size: int = 5000) -> ChainReport:
+    """Recompute every hash in id order; stops at the first event that does not match.
+
+    Reads in keyset batches of ``batch_size`` (constant memory, no server-side
+    cursor), so it walks millions of events.
+    """
+    expected_prev, count, last_id = GENESIS_HASH, 0, None
+    for row in _events_in_chain_order(batch_size):
+        problem = _problem_with(row, expected_prev)
+        if problem:
+            return ChainReport(count, expected_prev, problem, row)
+        expected_prev, count, last_id = row["hash"], count + 1, row["id"]
+    return ChainReport(count, expected_prev, _problem_with_end(last_id, expected_prev, count))
+
+
+def _events_in_chain_order(batch_size: int):
+    after = 0
+    while True:
+        batch = list(
+            AuditEvent.objects.filter(id__gt=after).order_by("id").values(*COLUMNS)[:batch_size]
+        )
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1]["id"]
+
+
+def _problem_with(row: dict, expected_prev: str) -> str:
+    if row["prev_hash"] != expected_prev:
+        return _(
+            "it does not follow the event before it: an event was removed, inserted "
+            "or changed before it"
+        )
+    if event_hash(row, row["prev_hash"]) != row["hash"]:
+        return _("its content does not match its hash: it was changed after it was written")
+    return ""
+
+
+def _problem_with_end(last_id: int | None, last_hash: str, count: int) -> str:
+    head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
+    if head is None:
+        return _("the chain head record is missing") if count else ""
+    if head.last_event_id != last_id or head.last_hash != last_hash:
+        return _(
+            "the chain ends at event %(found)s but its head record expects event %(expected)s: "
+            "events were removed from, or added to, its end"
+        ) % {"found": last_id, "expected": head.last_event_id}
+    return ""
