@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.audit import SCHEDULER, Verb, record_event
 from workflows.definition import WorkflowDefinition
 from workflows.models import Workflow
 from workflows.registry import get_registry
@@ -90,6 +91,20 @@ def trigger_run(
         TaskRun.objects.bulk_create(_task_runs_of(run, definition))
         if free_slots(locked) > 0:
             start_run(run, now=now)
+        record_event(
+            verb=Verb.RUN_TRIGGERED,
+            actor=started_by,
+            actor_label=SCHEDULER if trigger == WorkflowRun.Trigger.SCHEDULE else None,
+            obj=run,
+            workflow=locked,
+            details={
+                "parameters": run.parameters,
+                "trigger": trigger,
+                "schedule": str(schedule) if schedule else None,
+                "logical_date": logical_date,
+                "note": note,
+            },
+        )
     run.refresh_from_db(fields=["state", "started_at"])
     return run
 
@@ -135,6 +150,12 @@ def cancel_run(*, run: WorkflowRun, user=None) -> bool:
         TaskRun.objects.filter(run=run, state__in=not_started).move(TaskState.CANCELLED, now=now)
         if locked.state == RunState.RUNNING:
             start_waiting_runs(run.workflow_id, now=now)
+        record_event(
+            verb=Verb.RUN_CANCELLED,
+            actor=user,
+            obj=locked,
+            details={"previous_state": locked.state},
+        )
     run.refresh_from_db()
     return True
 
@@ -156,8 +177,10 @@ def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
         names = TaskRun.objects.filter(
             run=locked, state__in=(*FAILED_TASK_STATES, TaskState.SKIPPED)
         ).values_list("task_name", flat=True)
-        count = _reset_tasks(locked, definition, list(names))
+        names = list(names)
+        count = _reset_tasks(locked, definition, names)
         _reopen(locked)
+        record_event(verb=Verb.RUN_RETRIED, actor=user, obj=locked, details={"tasks": names})
     run.refresh_from_db()
     return count
 
@@ -178,6 +201,13 @@ def retry_task(*, task_run: TaskRun, user=None) -> int:
             advance_run(run, candidates=None, now=timezone.now())
         elif run.state != RunState.QUEUED:
             _reopen(run)
+        record_event(
+            verb=Verb.TASK_RETRIED,
+            actor=user,
+            obj=task,
+            workflow=run.workflow,
+            details={"previous_state": task.state, "tasks_run_again": count},
+        )
     task_run.refresh_from_db()
     return count
 
@@ -259,6 +289,13 @@ def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> 
             advance_run(run, candidates=task_run.downstream, now=now)
         elif run.state in (RunState.SUCCESS, RunState.FAILED):
             _recompute_outcome(run, now=now)
+        record_event(
+            verb=Verb.TASK_MARKED,
+            actor=user,
+            obj=task_run,
+            workflow=run.workflow,
+            details={"state": state, "reason": reason},
+        )
     task_run.refresh_from_db()
     return True
 

@@ -16,8 +16,6 @@ from workflows.references import Secret
 
 pytestmark = pytest.mark.django_db
 
-AUDIT_MIDDLEWARE = "accounts.audit.context.AuditRequestMiddleware"
-
 
 @pytest.fixture
 def alice():
@@ -124,7 +122,6 @@ def test_it_records_an_api_token_call_as_the_tokens_owner_with_the_tokens_name(a
 
 
 def test_it_reads_the_request_being_served_through_the_middleware(client, alice, settings):
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, AUDIT_MIDDLEWARE]
     client.force_login(alice)
     trail = AuditTrail()
 
