@@ -3,7 +3,9 @@
 import os
 import signal
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -11,6 +13,7 @@ from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_applicati
 
 from accounts.local_admin import ensure_local_admin
 from runs.embedded import EmbeddedWorker
+from runs.scheduler import EmbeddedScheduler
 
 
 class Command(BaseCommand):
@@ -22,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--no-migrate", action="store_true", help="Skip migrate.")
+        parser.add_argument(
+            "--no-scheduler", action="store_true", help="Run no scheduler in this process."
+        )
         parser.add_argument(
             "--worker-threads",
             type=int,
@@ -38,6 +44,7 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
         self._print_login(options)
         services = self._start_background(options)
+        self._start_demo_runs()
         # `docker stop`, systemd and friends send SIGTERM: stop as on Ctrl-C, tasks first.
         signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         try:
@@ -54,8 +61,20 @@ class Command(BaseCommand):
             services.append(EmbeddedWorker(threads=threads).start())
             broker = "Redis" if settings.BROKER_URL else "the in-process broker"
             self.stdout.write(f"Worker: {threads} threads on {broker}.")
-        # The scheduler (issue "Scheduler") appends its thread here.
+        if not options["no_scheduler"]:
+            services.append(EmbeddedScheduler().start())
+            self.stdout.write("Scheduler: starting scheduled runs and repairing lost work.")
         return services
+
+    def _start_demo_runs(self):
+        if not apps.is_installed("examples"):
+            return
+        from examples.demo import start_demo_runs
+
+        admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        started = start_demo_runs(user=admin)
+        if started:
+            self.stdout.write(f"Started {len(started)} demo runs: see them under Runs.")
 
     def _print_login(self, options):
         login = ensure_local_admin()

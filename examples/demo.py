@@ -1,0 +1,23 @@
+"""First-start demo runs, so a newcomer's `make run` shows runs succeeding and retrying."""
+
+from runs.models import WorkflowRun
+from runs.services import trigger_run
+from workflows.models import Workflow
+
+DEMO_WORKFLOWS = ("sales_report", "backup_files", "flaky_import")
+
+
+def start_demo_runs(*, user) -> list[WorkflowRun]:
+    """One run of each demo workflow, only while the database has no run at all."""
+    if WorkflowRun.objects.exists():
+        return []
+    workflows = Workflow.objects.filter(slug__in=DEMO_WORKFLOWS, is_active=True)
+    return [
+        trigger_run(
+            workflow=workflow,
+            parameters={},
+            started_by=user,
+            note="Demo run started by `manage.py up` on its first start.",
+        )
+        for workflow in workflows
+    ]

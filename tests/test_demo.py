@@ -1,0 +1,25 @@
+"""`manage.py up` starts one run of each demo workflow on its first start only."""
+
+import pytest
+
+from accounts.testing import make_user
+from examples.demo import start_demo_runs
+from runs.models import WorkflowRun
+from runs.testing import in_process_worker, wait_for_run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_runs_succeed_and_the_flaky_one_retries():
+    admin = make_user("admin", superuser=True)
+    with in_process_worker():
+        runs = start_demo_runs(user=admin)
+        finished = {run.workflow.slug: wait_for_run(run, timeout=30) for run in runs}
+    assert {slug: run.state for slug, run in finished.items()} == {
+        "sales_report": "success",
+        "backup_files": "success",
+        "flaky_import": "success",
+    }
+    flaky = finished["flaky_import"].task_runs.get(task_name="import_partner_file")
+    assert flaky.attempt == 3
+    assert start_demo_runs(user=admin) == []  # not again once runs exist
+    assert WorkflowRun.objects.count() == 3
