@@ -101,12 +101,6 @@ def test_it_links_staff_to_the_admin_page_and_the_admin_back_to_it(client, world
     assert client.get(view_on_site)["Location"].endswith("/workflows/report/")
 
 
-def test_it_links_to_the_history_of_the_workflow(client, world):
-    page = page_of(client, world.viewer).content.decode()
-
-    assert reverse("accounts:workflow_history", args=["report"]) in page
-
-
 def test_an_editor_pauses_and_unpauses_with_an_audit_event_each(client, world):
     client.force_login(world.editor)
     url = reverse("workflows:pause", args=["report"])
@@ -157,3 +151,9 @@ def test_it_keeps_showing_a_workflow_removed_from_the_code(client, world):
 
     assert "This workflow was removed from the code." in page
     assert reverse("workflows:run", args=["report"]) not in page
+
+
+def test_it_links_the_history_only_for_those_who_may_read_it(client, world):
+    history = reverse("accounts:workflow_history", args=["report"])
+    assert history not in page_of(client, world.editor).content.decode()
+    assert history in page_of(client, world.owner).content.decode()
