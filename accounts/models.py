@@ -127,6 +127,8 @@ class AuditEvent(models.Model):
         SCHEDULE_DELETED = "schedule.deleted", _("schedule deleted")
         ROLE_GRANTED = "role.granted", _("role granted")
         ROLE_REVOKED = "role.revoked", _("role revoked")
+        PERMISSION_GRANTED = "permission.granted", _("permission granted")
+        PERMISSION_REVOKED = "permission.revoked", _("permission revoked")
         TOKEN_CREATED = "token.created", _("API token created")
         TOKEN_REVOKED = "token.revoked", _("API token revoked")
         ADMIN_ADDED = "admin.added", _("added in the admin")

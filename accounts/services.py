@@ -16,6 +16,7 @@ from workflows.models import Workflow
 
 from . import permissions
 from .audit import Verb, record_event
+from .audit.object_permissions import without_permission_events
 from .models import ApiToken
 from .roles import Role, role_for_permissions
 from .selectors import object_permissions_of
@@ -77,10 +78,11 @@ def grant_role(*, workflow: Workflow, role, to_user=None, to_group=None, by) -> 
     holder = _holder(to_user, to_group)
     current = object_permissions_of(holder, workflow)
     _check_may_change(by, workflow, grants=role.permissions, replaces=current)
-    for codename in current - role.permissions:
-        remove_perm(codename, holder, workflow)
-    for codename in role.permissions - current:
-        assign_perm(codename, holder, workflow)
+    with without_permission_events():  # one role.granted event, not one per permission
+        for codename in current - role.permissions:
+            remove_perm(codename, holder, workflow)
+        for codename in role.permissions - current:
+            assign_perm(codename, holder, workflow)
     if current != role.permissions:
         record_event(
             verb=Verb.ROLE_GRANTED,
@@ -110,8 +112,9 @@ def revoke_role(*, workflow: Workflow, from_user=None, from_group=None, by) -> N
     holder = _holder(from_user, from_group)
     current = object_permissions_of(holder, workflow)
     _check_may_change(by, workflow, grants=frozenset(), replaces=current)
-    for codename in current:
-        remove_perm(codename, holder, workflow)
+    with without_permission_events():  # one role.revoked event, not one per permission
+        for codename in current:
+            remove_perm(codename, holder, workflow)
     if current:
         record_event(
             verb=Verb.ROLE_REVOKED,

@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm
 
 from workflows.models import Workflow
 
+from .audit.object_permissions import without_permission_events
 from .roles import Role, ensure_role_groups
 
 
@@ -46,5 +47,6 @@ def give_role(holder, role: Role | str, workflow: Workflow | None = None) -> Non
         else:
             group.user_set.add(holder)
         return
-    for codename in role.permissions:
-        assign_perm(codename, holder, workflow)
+    with without_permission_events():  # setup, not an audited change
+        for codename in role.permissions:
+            assign_perm(codename, holder, workflow)

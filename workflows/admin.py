@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import router, transaction
 from guardian.admin import GuardedModelAdmin
 
 from .models import TaskSpec, Workflow, WorkflowLoadError
@@ -50,6 +51,17 @@ class WorkflowAdmin(GuardedModelAdmin):
 
     def has_add_permission(self, request):
         return False  # workflows come from code (sync_workflows)
+
+    # guardian's "Object permissions" pages save a form's grants and removals
+    # one by one, each recorded in the audit trail (accounts.audit.object_permissions):
+    # keep them, and their events, all or none.
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
 
 @admin.register(TaskSpec)

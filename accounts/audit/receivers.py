@@ -1,4 +1,4 @@
-"""Signal receivers that record logins, logouts, failed logins and admin changes.
+"""Signal receivers that record logins, logouts, failed logins, admin and permission changes.
 
 Connected once by ``AccountsConfig.ready`` through ``connect_receivers``.
 """
@@ -7,12 +7,18 @@ from allauth.account.authentication import get_authentication_records
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts.models import AuditEvent
 
 from .admin_changes import remember_values_before_admin_save
 from .admin_log import install_bulk_log_hook, on_log_entry_saved
+from .object_permissions import (
+    install_bulk_assign_hook,
+    on_object_permission_deleted,
+    on_object_permission_saved,
+)
 from .recorder import record_event
 
 Verb = AuditEvent.Verb
@@ -78,3 +84,14 @@ def connect_receivers() -> None:
     post_save.connect(on_log_entry_saved, sender=LogEntry, dispatch_uid="baton_audit_admin_log")
     pre_save.connect(remember_values_before_admin_save, dispatch_uid="baton_audit_admin_values")
     install_bulk_log_hook()
+    # Object permissions on workflows changed outside grant_role / revoke_role.
+    for model, kind in ((UserObjectPermission, "user"), (GroupObjectPermission, "group")):
+        post_save.connect(
+            on_object_permission_saved, sender=model, dispatch_uid=f"baton_audit_{kind}_perm_added"
+        )
+        post_delete.connect(
+            on_object_permission_deleted,
+            sender=model,
+            dispatch_uid=f"baton_audit_{kind}_perm_removed",
+        )
+    install_bulk_assign_hook()
