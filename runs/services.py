@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import SCHEDULER, Verb, record_event
 from workflows.definition import WorkflowDefinition
@@ -34,14 +35,20 @@ def runnable_definition(workflow: Workflow) -> WorkflowDefinition:
     """The code of ``workflow``, or ``WorkflowNotRunnable`` saying why it cannot run."""
     if not workflow.is_active:
         raise WorkflowNotRunnable(
-            f"Workflow '{workflow.slug}' was removed from the code: its past runs are kept, "
-            f"but it cannot run any more."
+            _(
+                "Workflow '%(workflow)s' was removed from the code: its past runs are kept, "
+                "but it cannot run any more."
+            )
+            % {"workflow": workflow.slug}
         )
     definition = get_registry().get(workflow.slug)
     if definition is None:
         raise WorkflowNotRunnable(
-            f"Workflow '{workflow.slug}' is not in the code this server loaded: check the "
-            f"workflow load errors, then deploy and run `manage.py sync_workflows`."
+            _(
+                "Workflow '%(workflow)s' is not in the code this server loaded: check the "
+                "workflow load errors, then deploy and run `manage.py sync_workflows`."
+            )
+            % {"workflow": workflow.slug}
         )
     return definition
 
@@ -67,7 +74,8 @@ def trigger_run(
     definition = runnable_definition(workflow)
     if trigger == WorkflowRun.Trigger.SCHEDULE and workflow.is_paused:
         raise WorkflowNotRunnable(
-            f"Workflow '{workflow.slug}' is paused: it starts no scheduled run."
+            _("Workflow '%(workflow)s' is paused: it starts no scheduled run.")
+            % {"workflow": workflow.slug}
         )
     values = definition.parameters.validate(parameters)
     start, end = data_interval or (None, None)
@@ -170,8 +178,11 @@ def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
         locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if locked.state not in (RunState.FAILED, RunState.CANCELLED):
             raise ActionRefused(
-                f"Run #{locked.number} is {locked.get_state_display()}: only a failed or "
-                f"cancelled run can retry its failed tasks."
+                _(
+                    "Run #%(number)s is %(state)s: only a failed or "
+                    "cancelled run can retry its failed tasks."
+                )
+                % {"number": locked.number, "state": locked.get_state_display()}
             )
         definition = runnable_definition(locked.workflow)
         names = TaskRun.objects.filter(
@@ -192,8 +203,8 @@ def retry_task(*, task_run: TaskRun, user=None) -> int:
         task = TaskRun.objects.get(pk=task_run.pk)
         if task.state in ACTIVE_TASK_STATES:
             raise ActionRefused(
-                f"Task '{task.task_name}' is {task.get_state_display()}: only a finished task "
-                f"can be run again."
+                _("Task '%(task)s' is %(state)s: only a finished task can be run again.")
+                % {"task": task.task_name, "state": task.get_state_display()}
             )
         definition = runnable_definition(run.workflow)
         count = _reset_tasks(run, definition, _with_downstream(run, task.task_name))
@@ -277,7 +288,9 @@ def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> 
     to run what had not run). A running attempt is interrupted.
     """
     if state not in (TaskState.SUCCESS, TaskState.FAILED):
-        raise ActionRefused(f"A task can be marked success or failed, not '{state}'.")
+        raise ActionRefused(
+            _("A task can be marked success or failed, not '%(state)s'.") % {"state": state}
+        )
     who = getattr(user, "username", "") or "a user"
     note = f"Marked {state} by {who}" + (f": {reason}" if reason else ".")
     now = timezone.now()

@@ -10,8 +10,20 @@ import socket
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("BATON_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """Each test starts in the default language (English).
+
+    A request in French leaves French active in the thread (LocaleMiddleware
+    does not reset it), and the next test would read its messages in French.
+    """
+    yield
+    translation.deactivate()
 
 
 def _missing_service(message: str):

@@ -2,7 +2,8 @@
 
 Each field accepts both an HTML form's strings and JSON values, and refuses a
 JSON value of the wrong type with the same plain message a user sees for a
-mistyped string.
+mistyped string. Messages are translated when shown, not when a field is built:
+a workflow's form class is built once and serves every language.
 """
 
 import json
@@ -12,6 +13,9 @@ from enum import Enum
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 TRUE_WORDS = frozenset({"true", "on", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -70,7 +74,7 @@ class NullableBooleanSelect(forms.Select):
     """Yes / No / blank, for ``bool | None``, which a checkbox cannot express."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs, choices=[BLANK_CHOICE, ("true", "Yes"), ("false", "No")])
+        super().__init__(attrs, choices=[BLANK_CHOICE, ("true", _("Yes")), ("false", _("No"))])
 
     def format_value(self, value):
         if isinstance(value, bool):
@@ -93,7 +97,7 @@ class AcceptsMixin:
 
 
 class TextField(AcceptsMixin, forms.CharField):
-    default_error_messages = {"invalid": "Enter text."}
+    default_error_messages = {"invalid": _("Enter text.")}
 
     def to_python(self, value):
         # None means "not given", so the default applies; blank text is a value.
@@ -116,7 +120,7 @@ class DateField(AcceptsMixin, forms.DateField):
     accepts = (str, date)
     widget = DateInput
     input_formats = ["%Y-%m-%d"]
-    default_error_messages = {"invalid": "Enter a valid date, like 2024-01-31."}
+    default_error_messages = {"invalid": _("Enter a valid date, like 2024-01-31.")}
 
 
 class DateTimeField(AcceptsMixin, forms.DateTimeField):
@@ -125,21 +129,23 @@ class DateTimeField(AcceptsMixin, forms.DateTimeField):
     accepts = (str, datetime)
     widget = DateTimeInput
     input_formats = ()  # beyond ISO 8601, which DateTimeField always tries first
-    default_error_messages = {"invalid": "Enter a valid date and time, like 2024-01-31 14:30."}
+    default_error_messages = {"invalid": _("Enter a valid date and time, like 2024-01-31 14:30.")}
 
 
 class TimeField(AcceptsMixin, forms.TimeField):
     accepts = (str, time)
     widget = TimeInput
     input_formats = ["%H:%M:%S", "%H:%M:%S.%f", "%H:%M"]
-    default_error_messages = {"invalid": "Enter a valid time, like 14:30."}
+    default_error_messages = {"invalid": _("Enter a valid time, like 14:30.")}
 
 
 class DurationField(AcceptsMixin, forms.DurationField):
     accepts = (str, int, float, timedelta)
     default_error_messages = {
-        "invalid": "Enter a duration, like 1:30:00 for an hour and a half, "
-        "2 days, 0:00:00, or a number of seconds."
+        "invalid": _(
+            "Enter a duration, like 1:30:00 for an hour and a half, "
+            "2 days, 0:00:00, or a number of seconds."
+        )
     }
 
 
@@ -147,7 +153,7 @@ class BooleanField(forms.Field):
     """true/false, yes/no, on, 1/0, and nothing else: a typo must not mean True."""
 
     widget = CheckboxInput
-    default_error_messages = {"invalid": "Enter true or false."}
+    default_error_messages = {"invalid": _("Enter true or false.")}
 
     def to_python(self, value):
         if value is None or value == "":
@@ -186,8 +192,8 @@ class TextListField(forms.Field):
 
     widget = forms.Textarea
     default_error_messages = {
-        "invalid": "Enter a list of text items, one per line.",
-        "item": "Enter a list of text items: item %(position)s is not text.",
+        "invalid": _("Enter a list of text items, one per line."),
+        "item": _("Enter a list of text items: item %(position)s is not text."),
     }
 
     def __init__(self, *, empty_value, **kwargs):
@@ -210,14 +216,26 @@ class TextListField(forms.Field):
         return list(value)
 
 
+def _invalid_row_message(model) -> str:
+    # Translated when shown; "%(value)s" is left for Django to fill in.
+    message = gettext(
+        "Select a valid %(name)s: “%(value)s” does not exist or cannot be chosen here."
+    )
+    name = str(model._meta.verbose_name).replace("%", "%%")
+    return message % {"name": name, "value": "%(value)s"}
+
+
 def _what_json_is(value) -> str:
+    # Completes "Enter a JSON object in braces, like {...}, not %(what)s."
     if isinstance(value, bool):
-        return "true or false"
+        return pgettext("a JSON value that is not an object", "true or false")
     if isinstance(value, int | float):
-        return "a number"
+        return pgettext("a JSON value that is not an object", "a number")
     if isinstance(value, str):
-        return "text"
-    return "a list" if isinstance(value, list) else "null"
+        return pgettext("a JSON value that is not an object", "text")
+    if isinstance(value, list):
+        return pgettext("a JSON value that is not an object", "a list")
+    return "null"
 
 
 class JSONObjectField(forms.Field):
@@ -225,9 +243,9 @@ class JSONObjectField(forms.Field):
 
     widget = forms.Textarea
     default_error_messages = {
-        "invalid": "Enter a valid JSON object: %(problem)s.",
-        "not_object": 'Enter a JSON object in braces, like {"key": "value"}, not %(what)s.',
-        "not_json": "This value cannot be stored as JSON: %(problem)s.",
+        "invalid": _("Enter a valid JSON object: %(problem)s."),
+        "not_object": _('Enter a JSON object in braces, like {"key": "value"}, not %(what)s.'),
+        "not_json": _("This value cannot be stored as JSON: %(problem)s."),
     }
 
     def to_python(self, value):
@@ -247,7 +265,12 @@ class JSONObjectField(forms.Field):
         try:
             return json.loads(text, parse_constant=self._refuse_constant)
         except json.JSONDecodeError as exc:
-            problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+            # exc.msg is Python's own words ("Expecting value"), in English.
+            problem = gettext("%(problem)s at line %(line)s, column %(column)s") % {
+                "problem": exc.msg,
+                "line": exc.lineno,
+                "column": exc.colno,
+            }
             raise ValidationError(
                 self.error_messages["invalid"], code="invalid", params={"problem": problem}
             ) from None
@@ -257,7 +280,7 @@ class JSONObjectField(forms.Field):
         raise ValidationError(
             self.error_messages["invalid"],
             code="invalid",
-            params={"problem": f"{name} is not a JSON value"},
+            params={"problem": gettext("%(name)s is not a JSON value") % {"name": name}},
         )
 
     def validate(self, value):
@@ -276,8 +299,7 @@ class ModelPkField(forms.ModelChoiceField):
     """A row of a model (or of a narrowed QuerySet); cleans to the row's primary key."""
 
     def __init__(self, queryset, **kwargs):
-        name = str(queryset.model._meta.verbose_name).replace("%", "%%")
-        message = f"Select a valid {name}: “%(value)s” does not exist or cannot be chosen here."
+        message = lazy(_invalid_row_message, str)(queryset.model)
         super().__init__(queryset, error_messages={"invalid_choice": message}, **kwargs)
 
     def to_python(self, value):

@@ -13,6 +13,9 @@ from enum import Enum
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .parameter_fields import (
     BLANK_CHOICE,
@@ -36,7 +39,10 @@ from .parameter_fields import (
 
 
 class Kind:
-    """One kind of parameter; ``options`` are label, help_text, required and initial."""
+    """One kind of parameter; ``options`` are label, help_text, required and initial.
+
+    ``words`` are lazy, like every message of a form field: translated when shown.
+    """
 
     words = ""
     schema: dict = {}
@@ -48,7 +54,7 @@ class Kind:
         return copy.deepcopy(self.schema)
 
     def describe(self, parameter) -> str:
-        return self.words
+        return str(self.words)
 
     def dump(self, parameter, value):
         return value
@@ -82,7 +88,7 @@ class SimpleKind(Kind):
 
 
 class TextKind(Kind):
-    words = "text"
+    words = _("text")
     schema = {"type": "string"}
 
     def form_field(self, parameter, **options):
@@ -90,7 +96,7 @@ class TextKind(Kind):
 
 
 class BooleanKind(Kind):
-    words = "yes or no"
+    words = _("yes or no")
     schema = {"type": "boolean"}
 
     def form_field(self, parameter, **options):
@@ -107,16 +113,14 @@ class ChoiceKind(Kind):
 
     def form_field(self, parameter, **options):
         values = {key: self.load(parameter, key) for key, _label in parameter.choices}
-        listed = ", ".join(str(key) for key in values).replace("%", "%%")
+        listed = ", ".join(str(key) for key in values)
         choices = list(parameter.choices)
         if parameter.nullable or not parameter.has_default:
             choices.insert(0, BLANK_CHOICE)  # nothing chosen until the user chooses
         return ChoiceField(
             values=values,
             choices=choices,
-            error_messages={
-                "invalid_choice": f"“%(value)s” is not a valid choice. Choose one of: {listed}."
-            },
+            error_messages={"invalid_choice": lazy(_invalid_choice_message, str)(listed)},
             **options,
         )
 
@@ -126,7 +130,8 @@ class ChoiceKind(Kind):
         return {"type": types[0] if len(types) == 1 else types, "enum": keys}
 
     def describe(self, parameter):
-        return "one of: " + ", ".join(str(key) for key, _label in parameter.choices)
+        listed = ", ".join(str(key) for key, _label in parameter.choices)
+        return gettext("one of: %(choices)s") % {"choices": listed}
 
     def dump(self, parameter, value):
         return value.value if isinstance(value, Enum) else value
@@ -135,8 +140,14 @@ class ChoiceKind(Kind):
         return parameter.enum(value) if parameter.enum else value
 
 
+def _invalid_choice_message(listed: str) -> str:
+    # Translated when shown; "%(value)s" is left for Django to fill in.
+    message = gettext("“%(value)s” is not a valid choice. Choose one of: %(choices)s.")
+    return message % {"value": "%(value)s", "choices": listed.replace("%", "%%")}
+
+
 class TextListKind(Kind):
-    words = "list of text, one item per line"
+    words = _("list of text, one item per line")
     schema = {"type": "array", "items": {"type": "string"}}
 
     def form_field(self, parameter, **options):
@@ -190,10 +201,10 @@ def _local_iso(value: datetime) -> str:
 
 KINDS: dict[str, Kind] = {
     "str": TextKind(),
-    "int": SimpleKind("whole number", {"type": "integer"}, IntegerField, dump=int),
-    "float": SimpleKind("number", {"type": "number"}, FloatField, dump=float),
+    "int": SimpleKind(_("whole number"), {"type": "integer"}, IntegerField, dump=int),
+    "float": SimpleKind(_("number"), {"type": "number"}, FloatField, dump=float),
     "decimal": SimpleKind(
-        "decimal number",
+        _("decimal number"),
         {"type": "string", "format": "decimal"},
         DecimalField,
         dump=str,
@@ -201,14 +212,14 @@ KINDS: dict[str, Kind] = {
     ),
     "bool": BooleanKind(),
     "date": SimpleKind(
-        "date",
+        _("date"),
         {"type": "string", "format": "date"},
         DateField,
         dump=date.isoformat,
         load=date.fromisoformat,
     ),
     "datetime": SimpleKind(
-        "date and time",
+        _("date and time"),
         {"type": "string", "format": "date-time"},
         DateTimeField,
         dump=_aware_iso,
@@ -216,7 +227,7 @@ KINDS: dict[str, Kind] = {
         display=_local_iso,
     ),
     "time": SimpleKind(
-        "time of day",
+        _("time of day"),
         {"type": "string", "format": "time"},
         TimeField,
         dump=time.isoformat,
@@ -224,7 +235,7 @@ KINDS: dict[str, Kind] = {
     ),
     # Stored as seconds; accepted as seconds or as text ("1:30:00", "P1DT2H").
     "timedelta": SimpleKind(
-        "duration",
+        _("duration"),
         {"type": ["number", "string"], "format": "duration"},
         DurationField,
         dump=_seconds,
@@ -234,7 +245,7 @@ KINDS: dict[str, Kind] = {
     "choice": ChoiceKind(),
     "list": TextListKind(),
     "json": SimpleKind(
-        "JSON object",
+        _("JSON object"),
         {"type": "object"},
         JSONObjectField,
         display=lambda value: json.dumps(value, indent=2),

@@ -11,8 +11,9 @@
 One validator serves the run form, the REST API and schedules:
 ``ParameterSchema.validate`` binds the very form class the run page renders, so
 a value is parsed the same way wherever it comes from, and a bad value becomes a
-field error in plain English, never a traceback. What differs per kind of
-parameter (field, widget, JSON) lives in ``workflows.parameter_kinds``.
+field error in plain words, in the user's language, never a traceback. What
+differs per kind of parameter (field, widget, JSON) lives in
+``workflows.parameter_kinds``.
 """
 
 import copy
@@ -31,12 +32,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.utils import pretty_name
 from django.http import QueryDict
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DefinitionError, ParameterErrors
 from .parameter_fields import is_a
 from .parameter_kinds import KINDS
 
-UNKNOWN_PARAMETER = "Unknown parameter: this workflow has no parameter named '{}'."
+UNKNOWN_PARAMETER = _("Unknown parameter: this workflow has no parameter named '%(name)s'.")
 REQUIRED = forms.Field.default_error_messages["required"]  # lazy: translated when shown
 SUPPORTED = (
     "str, int, float, Decimal, bool, date, datetime, time, timedelta, Literal[...], "
@@ -245,7 +248,7 @@ class ParameterSchema:
                 errors[name] = [message for problem in problems for message in problem]
         errors = {p.name: errors[p.name] for p in self if p.name in errors}
         if not from_form:
-            errors.update((key, [UNKNOWN_PARAMETER.format(key)]) for key in self._unknown(data))
+            errors.update((key, [UNKNOWN_PARAMETER % {"name": key}]) for key in self._unknown(data))
         if errors:
             raise ParameterErrors(errors)
         values.update(form.cleaned_data)
@@ -400,12 +403,14 @@ def _checked_default(parameter: Parameter, default, hint):
                 f"has a default {default!r} that is not a primary key of {parameter.model.__name__}"
             )
         return default
-    try:
-        return parameter.form_field().clean(default)
-    except ValidationError as exc:
-        raise _Invalid(
-            f"has a default {default!r} that is not valid: {' '.join(exc.messages)}"
-        ) from None
+    # A DefinitionError is for developers: in English, whatever the request's language.
+    with translation.override("en"):
+        try:
+            return parameter.form_field().clean(default)
+        except ValidationError as exc:
+            raise _Invalid(
+                f"has a default {default!r} that is not valid: {' '.join(exc.messages)}"
+            ) from None
 
 
 def _hint_name(hint) -> str:
