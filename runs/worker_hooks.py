@@ -10,8 +10,8 @@ class BatonWorkerHooks(Middleware):
     """On boot: consume the queues the loaded workflows use, capture task logs, watch tasks."""
 
     def after_worker_boot(self, broker, worker):
-        from .execution.claim import run_info
         from .execution.logs import install_log_capture
+        from .execution.statements import run_info
         from .execution.watch import start_watch
 
         run_info.cache_clear()  # run ids are only unique within one database

@@ -10,6 +10,7 @@ from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
+from .statements import record_success, run_has_active_tasks
 
 
 def end_attempt(task_run: TaskRun, outcome: Outcome, *, options: TaskOptions | None) -> str | None:
@@ -52,10 +53,11 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     # Nothing to decide downstream, so no need for the run's lock: one UPDATE, then a
     # check, made after the commit, whether it was the run's last task. Most tasks of a
     # wide fan-out end here, without queueing behind each other on the run's row.
-    if not _record(task_run, TaskState.SUCCESS, outcome, now):
+    if not record_success(task_run, outcome.result, now):
         _keep_attempt(task_run, outcome, now)
         return None
-    end_run_if_done(task_run.run_id)
+    if not run_has_active_tasks(task_run.run_id):
+        end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
 
 

@@ -17,12 +17,12 @@ from workflows.tasks import TaskNode
 from ..dispatch import send_task_run
 from ..models import TaskRun
 from ..states import TaskState
-from .claim import claim_task_run
 from .finish import end_attempt
 from .logs import TaskLogWriter, task_logger
 from .outcome import Outcome
 from .python_task import run_python_task
 from .shell_task import run_shell_task
+from .statements import claim_task_run
 from .watch import ACTIVE, ActiveTask
 
 logger = logging.getLogger(__name__)
