@@ -68,8 +68,7 @@ def row_key(task: PeriodicTask) -> str:
         fields = (c.minute, c.hour, c.day_of_month, c.month_of_year, c.day_of_week)
         return f"cron {' '.join(fields)} {c.timezone}"
     if task.interval_id:
-        seconds = int(timedelta(**{task.interval.period: task.interval.every}).total_seconds())
-        return f"every {seconds}s"
+        return f"every {int(Timing.of(task).every.total_seconds())}s"
     if task.clocked_id:
         return f"once {task.clocked.clocked_time.isoformat()}"
     return ""
@@ -199,9 +198,7 @@ def describe(task: PeriodicTask) -> str:
         expression = " ".join((c.minute, c.hour, c.day_of_month, c.month_of_year, c.day_of_week))
         return describe_cron(expression, str(c.timezone))
     if task.interval_id:
-        return describe_every(
-            int(timedelta(**{task.interval.period: task.interval.every}).total_seconds())
-        )
+        return describe_every(int(Timing.of(task).every.total_seconds()))
     if task.clocked_id:
         when = timezone.localtime(task.clocked.clocked_time)
         return _("once, on %s") % when.strftime("%Y-%m-%d %H:%M %Z")
