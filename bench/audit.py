@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,22 +40,14 @@ VERBS = [  # (verb, weight): mostly runs and logins, as in a real trail
     ("login.failed", 1),
     ("admin.changed", 1),
 ]
-SEEDED_COLUMNS = (
-    "created_at",
-    "actor_id",
-    "actor_label",
-    "token_name",
-    "verb",
-    "object_type",
-    "object_id",
-    "object_label",
-    "workflow_slug",
-    "details",
-    "ip_address",
-    "user_agent",
-    "prev_hash",
-    "hash",
-)
+
+
+@cache
+def seeded_columns() -> tuple[str, ...]:
+    """The hashed fields of the chain, then the two hashes (imported once Django is set up)."""
+    from accounts.audit.chain import HASHED_FIELDS
+
+    return (*HASHED_FIELDS, "prev_hash", "hash")
 
 
 def main() -> None:
@@ -214,16 +207,17 @@ def insert_rows(rows) -> str:
 
     last_hash = ""
     if connection.vendor == "postgresql":
-        columns = ", ".join(SEEDED_COLUMNS)
+        columns = ", ".join(seeded_columns())
         copy_sql = f"COPY accounts_auditevent ({columns}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(_db_values(row))
                 last_hash = row["hash"]
         return last_hash
+    columns = seeded_columns()
     sql = (
-        f"INSERT INTO accounts_auditevent ({', '.join(SEEDED_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(SEEDED_COLUMNS))})"
+        f"INSERT INTO accounts_auditevent ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     batch = []
     with connection.cursor() as cursor:
@@ -240,8 +234,9 @@ def insert_rows(rows) -> str:
 def _db_values(row: dict) -> list:
     from django.db import connection
 
-    values = [row[column] for column in SEEDED_COLUMNS]
-    values[SEEDED_COLUMNS.index("details")] = json.dumps(row["details"])
+    columns = seeded_columns()
+    values = [row[column] for column in columns]
+    values[columns.index("details")] = json.dumps(row["details"])
     # As Django writes it (SQLite: naive UTC text), so that date filters compare alike.
     values[0] = connection.ops.adapt_datetimefield_value(row["created_at"])
     return values
