@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import render
 
-from .audit import Verb, record_event
+from audit.recorder import Verb, record_event
 
 
 def allowed_email_domains() -> list[str]:

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.utils.translation import gettext_lazy as _
 
-from .audit.admin import AuditEventAdmin  # noqa: F401  (registers itself)
 from .models import ApiToken
 from .services import revoke_token
 

@@ -18,7 +18,3 @@ class AccountsConfig(AppConfig):
         # transactional tests, or by hand) empties the tables without migrating
         # again but does send post_migrate, so they are re-created here too.
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="baton_role_groups")
-        # Logins, logouts, failed logins and admin changes go to the audit trail.
-        from .audit.receivers import connect_receivers
-
-        connect_receivers()

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
+from audit.object_permissions import without_permission_events
+from audit.recorder import Verb, record_event
 from workflows.models import Workflow
 
 from . import permissions
-from .audit import Verb, record_event
-from .audit.object_permissions import without_permission_events
 from .models import ApiToken
 from .roles import Role, role_for_permissions
 from .selectors import object_permissions_of

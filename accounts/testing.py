@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from guardian.shortcuts import assign_perm
 
+from audit.object_permissions import without_permission_events
 from workflows.models import Workflow
 
-from .audit.object_permissions import without_permission_events
 from .roles import Role, ensure_role_groups
 
 

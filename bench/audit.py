@@ -45,7 +45,7 @@ VERBS = [  # (verb, weight): mostly runs and logins, as in a real trail
 @cache
 def seeded_columns() -> tuple[str, ...]:
     """The hashed fields of the chain, then the two hashes (imported once Django is set up)."""
-    from accounts.audit.chain import HASHED_FIELDS
+    from audit.chain import HASHED_FIELDS
 
     return (*HASHED_FIELDS, "prev_hash", "hash")
 
@@ -141,7 +141,7 @@ def seed(count: int) -> dict:
     """Insert ``count`` chained events after those migrate recorded; returns filter values."""
     from django.db import connection, transaction
 
-    from accounts.models import AuditChainHead, AuditEvent
+    from audit.models import AuditChainHead, AuditEvent
 
     random.seed(8)
     head = AuditChainHead.objects.get(pk=1)
@@ -165,7 +165,7 @@ def seed(count: int) -> dict:
 
 def generate_rows(count: int, prev_hash: str):
     """``count`` event rows over the last year, oldest first, each chained to the one before."""
-    from accounts.audit.chain import event_hash
+    from audit.chain import event_hash
 
     verbs, weights = zip(*VERBS, strict=True)
     start = datetime.now(UTC) - timedelta(days=365)
@@ -277,7 +277,7 @@ def median_ms(client, query: dict, requests: int) -> float:
     """Median wall time of GET /audit/?query, after one request to warm caches."""
     from django.urls import reverse
 
-    url = reverse("accounts:audit")
+    url = reverse("audit:audit")
     assert client.get(url, query).status_code == 200
     timings = []
     for _ in range(requests):
@@ -293,13 +293,13 @@ def export(client, query: dict) -> tuple[int, float]:
     from django.urls import reverse
 
     started = time.perf_counter()
-    response = client.get(reverse("accounts:audit_export"), query)
+    response = client.get(reverse("audit:audit_export"), query)
     lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
     return lines - 1, time.perf_counter() - started
 
 
 def verify() -> tuple[int, float]:
-    from accounts.audit.verification import verify_chain
+    from audit.verification import verify_chain
 
     started = time.perf_counter()
     report = verify_chain()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "workflows",
     "runs",
     "accounts",
+    "audit",
     "examples",
 ]
 
@@ -200,7 +201,7 @@ BATON_CATCHUP_LIMIT = env.int("BATON_CATCHUP_LIMIT", default=100)
 # --- Accounts: login, roles, per-workflow permissions, API tokens (accounts/) ---------------------
 # Every page needs a logged-in user (views marked @login_not_required and /api/ aside).
 MIDDLEWARE.append("accounts.middleware.LoginRequiredMiddleware")
-MIDDLEWARE.append("accounts.audit.context.AuditRequestMiddleware")  # IP, user agent, API token
+MIDDLEWARE.append("audit.context.AuditRequestMiddleware")  # IP, user agent, API token
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # sign-up closed: admins create local users
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"  # BATON_ALLOWED_EMAIL_DOMAINS
 ACCOUNT_LOGIN_METHODS = {"username", "email"}

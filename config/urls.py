@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),  # REST API, OpenAPI schema and docs (config/api.py)
     path("", include("accounts.urls")),  # before allauth: shadows its e-mail sending pages
     path("accounts/", include("allauth.urls")),
+    path("", include("audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("", include("workflows.urls")),
     path("", include("runs.urls")),

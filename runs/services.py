@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.audit import SCHEDULER, Verb, record_event
+from audit.recorder import SCHEDULER, Verb, record_event
 from workflows.definition import WorkflowDefinition
 from workflows.models import Workflow
 from workflows.registry import get_registry

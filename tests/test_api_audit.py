@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from runs.testing import use_workflows
 from tests.api_world import ENGINE_WORKFLOWS, build_world
 

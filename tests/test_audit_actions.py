@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from accounts.audit.testing import AuditTrail
 from accounts.models import ApiToken
 from accounts.services import AccessChangeError, grant_role, revoke_role
 from accounts.testing import give_role, make_user, make_workflow
+from audit.testing import AuditTrail
 from workflows.models import Workflow, WorkflowSchedule
 from workflows.registry import discover
 from workflows.sync import sync_workflows

@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_celery_beat.models import CrontabSchedule
 
-from accounts.audit import Verb, record_event
-from accounts.audit.testing import AuditTrail
-from accounts.models import AuditEvent
 from accounts.testing import make_user, make_workflow
+from audit.models import AuditEvent
+from audit.recorder import Verb, record_event
+from audit.testing import AuditTrail
 from workflows.models import Workflow, WorkflowSchedule
 
 pytestmark = pytest.mark.django_db
@@ -231,7 +231,7 @@ def event(root):
 
 
 def test_a_superuser_sees_an_event_read_only(client, event):
-    response = client.get(f"/admin/accounts/auditevent/{event.pk}/change/")
+    response = client.get(f"/admin/audit/auditevent/{event.pk}/change/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -242,7 +242,7 @@ def test_a_superuser_sees_an_event_read_only(client, event):
 
 def test_a_superuser_cannot_change_an_event_in_the_admin(client, event):
     response = client.post(
-        f"/admin/accounts/auditevent/{event.pk}/change/", {"actor_label": "mallory"}
+        f"/admin/audit/auditevent/{event.pk}/change/", {"actor_label": "mallory"}
     )
 
     assert response.status_code == 403
@@ -250,16 +250,16 @@ def test_a_superuser_cannot_change_an_event_in_the_admin(client, event):
 
 
 def test_a_superuser_cannot_delete_an_event_in_the_admin(client, event):
-    response = client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"})
+    response = client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
 def test_a_superuser_cannot_delete_events_from_the_admin_list(client, event):
-    listing = client.get("/admin/accounts/auditevent/")
+    listing = client.get("/admin/audit/auditevent/")
     response = client.post(
-        "/admin/accounts/auditevent/",
+        "/admin/audit/auditevent/",
         {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
     )
 
@@ -270,4 +270,4 @@ def test_a_superuser_cannot_delete_events_from_the_admin_list(client, event):
 
 
 def test_a_superuser_cannot_add_an_event_in_the_admin(client, root):
-    assert client.get("/admin/accounts/auditevent/add/").status_code == 403
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403

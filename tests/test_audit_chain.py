@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from accounts.audit import Verb, record_event
-from accounts.audit.chain import GENESIS_HASH
-from accounts.audit.verification import verify_chain
-from accounts.models import AuditEvent
+from audit.chain import GENESIS_HASH
+from audit.models import AuditEvent
+from audit.recorder import Verb, record_event
+from audit.verification import verify_chain
 
 pytestmark = pytest.mark.django_db
 

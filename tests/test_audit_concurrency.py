@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from accounts.audit import Verb, record_event
-from accounts.audit.verification import verify_chain
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
+from audit.recorder import Verb, record_event
+from audit.verification import verify_chain
 
 WRITERS = 8
 EVENTS_PER_WRITER = 25

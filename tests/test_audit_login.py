@@ -4,8 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from accounts.audit.testing import AuditTrail
 from accounts.testing import make_user
+from audit.testing import AuditTrail
 from tests.test_accounts_google_login import google, sign_in_with_google  # noqa: F401
 
 PASSWORD = "correct horse battery"

@@ -12,18 +12,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.audit import SCHEDULER, Verb, record_event
-from accounts.models import AuditEvent
 from accounts.testing import give_role, make_user, make_workflow
+from audit.models import AuditEvent
+from audit.recorder import SCHEDULER, Verb, record_event
 
 pytestmark = pytest.mark.django_db
 
-AUDIT_URL = reverse("accounts:audit")
-EXPORT_URL = reverse("accounts:audit_export")
+AUDIT_URL = reverse("audit:audit")
+EXPORT_URL = reverse("audit:audit_export")
 
 
 def history_url(slug):
-    return reverse("accounts:workflow_history", args=[slug])
+    return reverse("audit:workflow_history", args=[slug])
 
 
 @pytest.fixture
@@ -268,7 +268,7 @@ def test_owners_export_their_workflows_history(client, payroll):
     event = record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=payroll)
     record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=make_workflow("billing"))
 
-    response = client.get(reverse("accounts:workflow_history_export", args=["payroll"]))
+    response = client.get(reverse("audit:workflow_history_export", args=["payroll"]))
 
     assert [row["id"] for row in read_csv(response)] == [str(event.pk)]
     assert client.get(EXPORT_URL).status_code == 403

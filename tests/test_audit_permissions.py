@@ -6,10 +6,10 @@ from django.db import transaction
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, get_group_perms, get_user_perms, remove_perm
 
-from accounts.audit import object_permissions
-from accounts.audit.testing import AuditTrail
 from accounts.services import grant_role, revoke_role
 from accounts.testing import give_role, make_user, make_workflow
+from audit import object_permissions
+from audit.testing import AuditTrail
 
 pytestmark = pytest.mark.django_db
 

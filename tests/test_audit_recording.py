@@ -5,12 +5,12 @@ from django.db import transaction
 from django.test import RequestFactory
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from accounts.audit import SCHEDULER, ObjectRef, Verb, record_event
-from accounts.audit.masking import MASK, mask_secrets
-from accounts.audit.testing import AuditTrail
-from accounts.models import AuditChainHead, AuditEvent, AuditEventImmutable
 from accounts.services import create_token
 from accounts.testing import make_user, make_workflow
+from audit.masking import MASK, mask_secrets
+from audit.models import AuditChainHead, AuditEvent, AuditEventImmutable
+from audit.recorder import SCHEDULER, ObjectRef, Verb, record_event
+from audit.testing import AuditTrail
 from workflows.models import WorkflowSchedule
 from workflows.references import Secret
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from accounts.audit.testing import AuditTrail
 from accounts.testing import make_user
+from audit.testing import AuditTrail
 from runs.models import TaskRun, WorkflowRun
 from runs.services import cancel_run, mark_task, retry_failed_tasks, retry_task, trigger_run
 from runs.testing import stub_broker, use_workflows

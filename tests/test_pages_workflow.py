@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
 from accounts.testing import give_role
+from audit.models import AuditEvent
 from workflows.models import Workflow
 
 from .pages_world import make_run, page_world
@@ -154,6 +154,6 @@ def test_it_keeps_showing_a_workflow_removed_from_the_code(client, world):
 
 
 def test_it_links_the_history_only_for_those_who_may_read_it(client, world):
-    history = reverse("accounts:workflow_history", args=["report"])
+    history = reverse("audit:workflow_history", args=["report"])
     assert history not in page_of(client, world.editor).content.decode()
     assert history in page_of(client, world.owner).content.decode()

@@ -53,7 +53,7 @@ class WorkflowAdmin(GuardedModelAdmin):
         return False  # workflows come from code (sync_workflows)
 
     # guardian's "Object permissions" pages save a form's grants and removals
-    # one by one, each recorded in the audit trail (accounts.audit.object_permissions):
+    # one by one, each recorded in the audit trail (audit.object_permissions):
     # keep them, and their events, all or none.
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
         with transaction.atomic(using=router.db_for_write(self.model)):

@@ -6,7 +6,7 @@ the audit event is written in the same transaction wherever the change comes fro
 
 from django.db import transaction
 
-from accounts.audit import Verb, record_event
+from audit.recorder import Verb, record_event
 
 from .models import Workflow
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
-from accounts.audit import SYSTEM, Verb, record_event
+from audit.recorder import SYSTEM, Verb, record_event
 
 from .definition import WorkflowDefinition
 from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.audit.verification import verify_chain
+from audit.verification import verify_chain
 
 
 class Command(BaseCommand):

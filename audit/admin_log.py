@@ -13,7 +13,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from workflows.models import WorkflowSchedule
 
 from .admin_changes import remembered_changes

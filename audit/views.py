@@ -5,15 +5,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent
 from accounts.permissions import get_workflow_for
+from audit.models import AuditEvent
 from workflows.models import Workflow
 
 from .export import csv_response
 from .forms import AuditFilterForm, WorkflowHistoryFilterForm
 from .selectors import filtered_events, page_of_events
 
-VIEW_PERMISSION = "accounts.view_auditevent"
+VIEW_PERMISSION = "audit.view_auditevent"
 
 
 def is_audit_viewer(user) -> bool:
@@ -61,7 +61,7 @@ def audit_export(request):
     _require_audit_viewer(request.user)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():  # the page says what is wrong with the filters
-        return redirect(f"{reverse('accounts:audit')}?{request.GET.urlencode()}")
+        return redirect(f"{reverse('audit:audit')}?{request.GET.urlencode()}")
     return csv_response(filtered_events(form.cleaned_data))
 
 
@@ -79,7 +79,7 @@ def workflow_history_export(request, slug):
     workflow = _workflow_for_history(request.user, slug)
     form = WorkflowHistoryFilterForm(request.GET)
     if not form.is_valid():
-        url = reverse("accounts:workflow_history", args=[workflow.slug])
+        url = reverse("audit:workflow_history", args=[workflow.slug])
         return redirect(f"{url}?{request.GET.urlencode()}")
     events = filtered_events(
         form.cleaned_data, AuditEvent.objects.filter(workflow_slug=workflow.slug)

@@ -1,6 +1,6 @@
 """Test helpers for the audit trail."""
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 
 class AuditTrail:

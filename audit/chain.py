@@ -15,7 +15,7 @@ from datetime import UTC
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first event
 HEAD_ID = 1

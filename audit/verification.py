@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 
 from .chain import GENESIS_HASH, HASHED_FIELDS, HEAD_ID, event_hash
 

@@ -8,7 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 
 class CappedCountPaginator(Paginator):

@@ -8,12 +8,15 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from accounts.models import ApiToken, AuditEvent
+from accounts.models import ApiToken
+from audit.models import AuditEvent
 from workflows.models import Workflow
 
 from .chain import append
 from .context import current_request
 from .masking import mask_secrets
+
+Verb = AuditEvent.Verb
 
 SYSTEM = "system"  # sync, commands, anything automatic without a user
 SCHEDULER = "scheduler"  # runs started by a schedule

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 
 class DateInput(forms.DateInput):

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 PAGE_SIZE = 50
 

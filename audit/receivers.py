@@ -10,7 +10,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_delete, post_save, pre_save
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 from .admin_changes import remember_values_before_admin_save
 from .admin_log import install_bulk_log_hook, on_log_entry_saved

@@ -29,7 +29,7 @@ from django.db import router, transaction
 from guardian.managers import BaseObjectPermissionManager
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from workflows.models import Workflow
 
 from .recorder import ObjectRef, record_event
