@@ -59,7 +59,8 @@ def record_event(
       a login that failed…); else the API token's owner; else the request's
       user; else ``SYSTEM``.
     - ``obj``: the model instance acted on (or an ``ObjectRef``); ``workflow``
-      (instance or slug) defaults to the one ``obj`` belongs to.
+      (instance or slug): the workflow the event is about, passed by the caller,
+      never guessed from ``obj`` (a workflow itself is passed as both).
     - ``details``: JSON-able values; secrets are masked before storing.
     - ``request`` defaults to the one being served (``AuditRequestMiddleware``):
       its IP address, user agent and API token are recorded.
@@ -95,8 +96,6 @@ def _object_fields(obj, workflow) -> dict:
         ref = ObjectRef(obj._meta.label_lower, "" if obj.pk is None else str(obj.pk), str(obj))
     else:
         ref = obj or ObjectRef("", "", "")
-    if workflow is None and isinstance(obj, models.Model):
-        workflow = workflow_of(obj)
     slug = workflow.slug if isinstance(workflow, Workflow) else workflow or ""
     return {
         "object_type": ref.type[:100],
@@ -107,7 +106,11 @@ def _object_fields(obj, workflow) -> dict:
 
 
 def workflow_of(obj, depth: int = 3) -> Workflow | None:
-    """The workflow a model instance belongs to (a run, a task run, a schedule…), if any."""
+    """The workflow a model instance belongs to (a run, a task run, a schedule…), if any.
+
+    For callers that get objects of any kind (the admin log hook); an action
+    knows its workflow and passes it to ``record_event`` itself.
+    """
     if isinstance(obj, Workflow):
         return obj
     if depth == 0:

@@ -162,6 +162,7 @@ def cancel_run(*, run: WorkflowRun, user=None) -> bool:
             verb=Verb.RUN_CANCELLED,
             actor=user,
             obj=locked,
+            workflow=locked.workflow,
             details={"previous_state": locked.state},
         )
     run.refresh_from_db()
@@ -191,7 +192,13 @@ def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
         names = list(names)
         count = _reset_tasks(locked, definition, names)
         _reopen(locked)
-        record_event(verb=Verb.RUN_RETRIED, actor=user, obj=locked, details={"tasks": names})
+        record_event(
+            verb=Verb.RUN_RETRIED,
+            actor=user,
+            obj=locked,
+            workflow=locked.workflow,
+            details={"tasks": names},
+        )
     run.refresh_from_db()
     return count
 

@@ -93,8 +93,8 @@ def test_history_shows_owners_the_events_of_their_workflow_only(client, payroll)
     owner = make_user("olivia")
     give_role(owner, "owner", payroll)
     client.force_login(owner)
-    ours = record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=payroll)
-    record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=make_workflow("billing"))
+    ours = record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=payroll, workflow=payroll)
+    record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, workflow=make_workflow("billing"))
 
     response = client.get(history_url("payroll"))
 
@@ -104,7 +104,7 @@ def test_history_shows_owners_the_events_of_their_workflow_only(client, payroll)
 
 
 def test_audit_viewers_see_any_workflows_history(client, auditor, payroll):
-    event = record_event(verb=Verb.WORKFLOW_PAUSED, obj=payroll)
+    event = record_event(verb=Verb.WORKFLOW_PAUSED, obj=payroll, workflow=payroll)
 
     response = client.get(history_url("payroll"))
 
@@ -121,11 +121,14 @@ def mixed_events(payroll):
         first = record_event(verb=Verb.LOGIN, actor=alice)
     with at(10):
         second = record_event(
-            verb=Verb.RUN_TRIGGERED, actor=bob, obj=payroll, details={"region": "south"}
+            verb=Verb.RUN_TRIGGERED, actor=bob, workflow=payroll, details={"region": "south"}
         )
     with at(20):
         third = record_event(
-            verb=Verb.RUN_TRIGGERED, actor_label=SCHEDULER, obj=payroll, details={"region": "north"}
+            verb=Verb.RUN_TRIGGERED,
+            actor_label=SCHEDULER,
+            workflow=payroll,
+            details={"region": "north"},
         )
     return first, second, third
 
@@ -265,8 +268,8 @@ def test_owners_export_their_workflows_history(client, payroll):
     owner = make_user("olivia")
     give_role(owner, "owner", payroll)
     client.force_login(owner)
-    event = record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=payroll)
-    record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=make_workflow("billing"))
+    event = record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, obj=payroll, workflow=payroll)
+    record_event(verb=Verb.WORKFLOW_PAUSED, actor=owner, workflow=make_workflow("billing"))
 
     response = client.get(reverse("audit:workflow_history_export", args=["payroll"]))
 

@@ -9,7 +9,7 @@ from accounts.services import create_token
 from accounts.testing import make_user, make_workflow
 from audit.masking import MASK, mask_secrets
 from audit.models import AuditChainHead, AuditEvent, AuditEventImmutable
-from audit.recorder import SCHEDULER, ObjectRef, Verb, record_event
+from audit.recorder import SCHEDULER, ObjectRef, Verb, record_event, workflow_of
 from audit.testing import AuditTrail
 from workflows.models import WorkflowSchedule
 from workflows.references import Secret
@@ -57,6 +57,7 @@ def test_it_stores_masked_details_and_describes_the_object_and_its_workflow(alic
         verb=Verb.RUN_TRIGGERED,
         actor=alice,
         obj=payroll,
+        workflow=payroll,
         details={"parameters": {"day": "2026-01-02", "password": "hunter2"}},
     )
 
@@ -72,16 +73,18 @@ def test_it_stores_masked_details_and_describes_the_object_and_its_workflow(alic
     assert "hunter2" not in event.details_text
 
 
-def test_it_finds_the_workflow_of_an_object_that_belongs_to_one(alice):
+def test_it_records_the_workflow_it_is_given_and_guesses_none(alice):
     payroll = make_workflow("payroll")
     every_hour = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
     task = PeriodicTask.objects.create(name="payroll", task="baton.start_run", interval=every_hour)
     schedule = WorkflowSchedule.objects.create(periodic_task=task, workflow=payroll)
     trail = AuditTrail()
 
+    record_event(verb=Verb.SCHEDULE_DELETED, actor=alice, obj=schedule, workflow=payroll)
     record_event(verb=Verb.SCHEDULE_DELETED, actor=alice, obj=schedule)
 
-    assert trail.only().workflow_slug == "payroll"
+    assert [event.workflow_slug for event in trail.events()] == ["payroll", ""]
+    assert workflow_of(schedule) == payroll  # what the admin log hook asks explicitly
 
 
 def test_it_names_automatic_actors_and_defaults_to_system():

@@ -25,6 +25,6 @@ def pause_workflow(*, workflow: Workflow, paused: bool, user) -> bool:
         if changed:
             # audit: workflow.paused/unpaused
             verb = Verb.WORKFLOW_PAUSED if paused else Verb.WORKFLOW_UNPAUSED
-            record_event(verb=verb, actor=user, obj=workflow)
+            record_event(verb=verb, actor=user, obj=workflow, workflow=workflow)
     workflow.is_paused = paused
     return bool(changed)
