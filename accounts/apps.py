@@ -10,6 +10,14 @@ def _ensure_role_groups(sender, using, apps=global_apps, **kwargs):
     ensure_role_groups(apps, using=using)
 
 
+def _ensure_cache_table(sender, using, **kwargs):
+    # The login lockout counts failures in the cache: with the database cache (the default
+    # without Redis), `migrate` creates its table, so no one has to remember createcachetable.
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
 
@@ -18,3 +26,4 @@ class AccountsConfig(AppConfig):
         # transactional tests, or by hand) empties the tables without migrating
         # again but does send post_migrate, so they are re-created here too.
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="baton_role_groups")
+        post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="baton_cache_table")

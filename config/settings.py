@@ -130,6 +130,23 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every process, because the login lockout counts failures in it (a per-process
+# memory cache let the 6th try succeed on another web process). Redis when REDIS_URL is set,
+# or the broker's Redis; else a table in the database (created by `migrate`).
+REDIS_URL = env.str("REDIS_URL", default="") or (
+    BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://", "unix://")) else ""
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "baton",
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "baton_cache"}
+}
+
 # --- Authentication --------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -195,6 +212,9 @@ BATON_DEMO_BACKUP_LABEL = env.str("BATON_DEMO_BACKUP_LABEL", default="demo-archi
 BATON_QUEUED_TIMEOUT = env.int("BATON_QUEUED_TIMEOUT", default=120)
 # A running task whose worker has not heart-beaten for this long (s) is retried or failed.
 BATON_HEARTBEAT_TIMEOUT = env.int("BATON_HEARTBEAT_TIMEOUT", default=60)
+# How long (s) workers keep reconnecting to record a claim, a heartbeat or a finished task
+# when the database connection breaks (a PostgreSQL restart), before giving up.
+BATON_DB_RETRY_SECONDS = env.float("BATON_DB_RETRY_SECONDS", default=60.0)
 # With catchup=True, at most this many missed slots are run after downtime, per schedule.
 BATON_CATCHUP_LIMIT = env.int("BATON_CATCHUP_LIMIT", default=100)
 

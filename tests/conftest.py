@@ -10,9 +10,29 @@ import socket
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("BATON_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_test_settings():
+    """A fast password hasher, and a cache of this process's own.
+
+    PBKDF2's million rounds cost ~0.3 s a password; MD5 is fine for test users
+    (PBKDF2 stays listed, for users that real processes log in). The shared cache
+    (database or Redis) would carry login-failure counts from one test, or one
+    run, to the next: processes under test (integration) still use it.
+    """
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ],
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
