@@ -1,15 +1,18 @@
 """Task logs: what a task prints or logs goes to its own log, in chunks, while it runs.
 
 Several tasks run at once in one worker process, each in its own thread. One
-logging handler and one ``sys.stdout``/``sys.stderr`` proxy are installed per
+log record factory and one ``sys.stdout``/``sys.stderr`` proxy are installed per
 process; they look up the writer of the *current thread*, so concurrent tasks
 never mix their logs, and threads that run no task write where they always did.
+
+While a task runs, its secret values are masked in every log record and every
+write to the process's stdout/stderr, whichever thread or handler they come from.
 """
 
 import logging
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -27,6 +30,13 @@ MAX_PARTIAL_LINE = 64 * 1024
 _current = threading.local()
 
 
+def mask_secrets(text: str, secrets) -> str:
+    """``text`` with each of ``secrets`` (longest first) replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
 class TaskLogWriter:
     """The log of one attempt: buffered in memory, stored as TaskLogChunk rows by ``flush``."""
 
@@ -34,7 +44,8 @@ class TaskLogWriter:
         self.task_run_id = task_run_id
         self.attempt = attempt
         self.max_bytes = settings.BATON_TASK_LOG_MAX_BYTES
-        self._secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]
+        maskable = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
+        self._secrets = tuple(sorted(maskable, key=len, reverse=True))
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._pending: list[str] = []
@@ -90,11 +101,13 @@ class TaskLogWriter:
                     text = text[:end]
         return self.mask(text)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
+
     def mask(self, text: str) -> str:
         """The text with every secret value replaced by ***."""
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return mask_secrets(text, self._secrets)
 
     def tail(self) -> str:
         """The last lines stored (masked), for error messages."""
@@ -112,26 +125,112 @@ class _TaskLogFormatter(logging.Formatter):
         return chosen.format(record)
 
 
-class _RoutingHandler(logging.Handler):
-    def emit(self, record):
+class _ActiveSecrets:
+    """The secret values of every task running in this process, to mask any output with."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._values: tuple[str, ...] = ()
+
+    def add(self, secrets) -> None:
+        with self._lock:
+            self._counts.update(secrets)
+            self._refresh()
+
+    def remove(self, secrets) -> None:
+        with self._lock:
+            self._counts.subtract(secrets)
+            self._counts = +self._counts  # drop the values no running task holds any more
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._values = tuple(sorted(self._counts, key=len, reverse=True))
+
+    def __bool__(self):
+        return bool(self._values)
+
+    def mask(self, text: str) -> str:
+        return mask_secrets(text, self._values)
+
+
+ACTIVE_SECRETS = _ActiveSecrets()
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    """Render the record's message, traceback and stack with the running tasks' secrets masked.
+
+    Done when the record is made, so every handler (the worker's console, a file, a
+    handler a task's module installed) gets the masked text, whatever its formatter.
+    """
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError, KeyError):  # arguments that do not fit the format
+        message = f"{record.msg} (arguments: {record.args!r})"
+    record.msg, record.args = ACTIVE_SECRETS.mask(message), ()
+    if record.exc_info:
+        # Formatters append exc_text when set; the exception object itself would carry
+        # the secret in clear to any handler that renders it again, so it is dropped.
+        record.exc_text = ACTIVE_SECRETS.mask(_formatter.formatException(record.exc_info))
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = ACTIVE_SECRETS.mask(record.exc_text)
+    if record.stack_info:
+        record.stack_info = ACTIVE_SECRETS.mask(record.stack_info)
+
+
+def _record_factory(previous):
+    def make_record(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        if ACTIVE_SECRETS:
+            _mask_record(record)
         writer = getattr(_current, "writer", None)
-        if writer is None:
-            return
-        try:
-            writer.write(self.format(record) + "\n")
-        except Exception:  # logging must never break the task, as logging.Handler does
-            self.handleError(record)
+        if writer is not None:
+            # Every record made in a task thread reaches its log here, once, whatever
+            # loggers, levels of propagation and handlers the project or the task set up.
+            try:
+                writer.write(_formatter.format(record) + "\n")
+            except Exception:  # logging must never break the task, as logging.Handler does
+                _null_handler.handleError(record)
+        return record
+
+    return make_record
+
+
+_HANDLE_CODE = logging.Handler.handle.__code__
+_STACK_DEPTH = 10
+
+
+def _inside_log_handler() -> bool:
+    """Whether this write comes from a logging handler (a console handler, logging.lastResort).
+
+    Such a record already reached the task log through the record factory: written
+    to the task log again it would appear twice.
+    """
+    frame = sys._getframe(2)
+    for _ in range(_STACK_DEPTH):
+        if frame is None:
+            return False
+        if frame.f_code is _HANDLE_CODE:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class _RoutedStream:
-    """Stands in for sys.stdout/sys.stderr: a task thread's writes go to its log."""
+    """Stands in for sys.stdout/sys.stderr: a task thread's writes go to its log.
+
+    What reaches the real stream (other threads, logging handlers) is masked too.
+    """
 
     def __init__(self, original):
         self._original = original
 
     def write(self, text):
         writer = getattr(_current, "writer", None)
-        if writer is None:
+        if writer is None or _inside_log_handler():
+            if ACTIVE_SECRETS and isinstance(text, str):
+                text = ACTIVE_SECRETS.mask(text)
             return self._original.write(text)
         writer.write(text)
         return len(text)
@@ -145,23 +244,25 @@ class _RoutedStream:
 
 
 TASK_LOGGER = "baton.task"
-_handler = _RoutingHandler()
-_handler.setFormatter(_TaskLogFormatter())
+_formatter = _TaskLogFormatter()
+_null_handler = logging.NullHandler()
 _install_lock = threading.Lock()
+_installed = False
 
 
 def install_log_capture() -> None:
     """Route logging and print() of task threads to their logs (idempotent, cheap)."""
+    global _installed
     with _install_lock:
-        root = logging.getLogger()
-        if _handler not in root.handlers:
-            root.addHandler(_handler)
-        task_logger = logging.getLogger(TASK_LOGGER)
-        if _handler not in task_logger.handlers:
-            # context.logger lines belong to the task log, not to the worker's console.
-            task_logger.addHandler(_handler)
+        if not _installed:
+            logging.setLogRecordFactory(_record_factory(logging.getLogRecordFactory()))
+            task_logger = logging.getLogger(TASK_LOGGER)
+            # context.logger lines belong to the task log (the record factory writes them
+            # there), not to the worker's console, nor to logging.lastResort.
+            task_logger.addHandler(_null_handler)
             task_logger.propagate = False
             task_logger.setLevel(logging.INFO)
+            _installed = True
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
             if not isinstance(stream, _RoutedStream):
@@ -170,13 +271,19 @@ def install_log_capture() -> None:
 
 @contextmanager
 def capture_output(writer: TaskLogWriter):
-    """While active, this thread's logging and print() go to ``writer``."""
+    """While active, this thread's logging and print() go to ``writer``.
+
+    Meanwhile the writer's secrets are masked in whatever any thread of this
+    process logs or prints.
+    """
     install_log_capture()
     previous = getattr(_current, "writer", None)
     _current.writer = writer
+    ACTIVE_SECRETS.add(writer.secrets)
     try:
         yield writer
     finally:
+        ACTIVE_SECRETS.remove(writer.secrets)
         _current.writer = previous
 
 
