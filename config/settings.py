@@ -204,6 +204,8 @@ LOGGING = {
 # --- Baton ----------------------------------------------------------------------------------
 # Extra folder of workflow files (for teams that keep workflows in their own repository).
 BATON_WORKFLOWS_DIR = env.str("BATON_WORKFLOWS_DIR", default="")
+# A workflow file whose import takes longer (s) is stopped and reported; the others load.
+BATON_WORKFLOW_IMPORT_TIMEOUT = env.float("BATON_WORKFLOW_IMPORT_TIMEOUT", default=30.0)
 # The demo `backup_files` workflow reads this Secret (shows how secrets reach scripts).
 BATON_DEMO_BACKUP_LABEL = env.str("BATON_DEMO_BACKUP_LABEL", default="demo-archive")
 
@@ -217,6 +219,13 @@ BATON_HEARTBEAT_TIMEOUT = env.int("BATON_HEARTBEAT_TIMEOUT", default=60)
 BATON_DB_RETRY_SECONDS = env.float("BATON_DB_RETRY_SECONDS", default=60.0)
 # With catchup=True, at most this many missed slots are run after downtime, per schedule.
 BATON_CATCHUP_LIMIT = env.int("BATON_CATCHUP_LIMIT", default=100)
+
+# --- Audit ----------------------------------------------------------------------------------
+# `verify_audit` keeps the end of the chain it last found intact here, apart from the
+# database, and compares the next check with it: a trail emptied or cut short shows.
+BATON_AUDIT_CHECKPOINT = env.str(
+    "BATON_AUDIT_CHECKPOINT", default=str(VAR_DIR / "audit-checkpoint.json")
+)
 
 # --- Accounts: login, roles, per-workflow permissions, API tokens (accounts/) ---------------------
 # Every page needs a logged-in user (views marked @login_not_required and /api/ aside).

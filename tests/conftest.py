@@ -14,11 +14,12 @@ from django.test import override_settings
 from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("BATON_REQUIRE_SERVICES") == "1"
+AUDIT_TABLES = ("accounts_auditevent", "accounts_auditchainhead")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _fast_test_settings():
-    """A fast password hasher, and a cache of this process's own.
+def _test_settings(tmp_path_factory):
+    """A fast password hasher, a cache of this process's own, no audit checkpoint in var/.
 
     PBKDF2's million rounds cost ~0.3 s a password; MD5 is fine for test users
     (PBKDF2 stays listed, for users that real processes log in). The shared cache
@@ -26,6 +27,7 @@ def _fast_test_settings():
     run, to the next: processes under test (integration) still use it.
     """
     with override_settings(
+        BATON_AUDIT_CHECKPOINT=str(tmp_path_factory.mktemp("audit") / "checkpoint.json"),
         PASSWORD_HASHERS=[
             "django.contrib.auth.hashers.MD5PasswordHasher",
             "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -44,6 +46,33 @@ def _default_language_after_each_test():
     """
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_flush_past_the_audit_truncate_trigger():
+    """Transactional tests end with ``flush``: one TRUNCATE of every table.
+
+    On PostgreSQL the audit tables refuse TRUNCATE (audit migration 0002); the
+    tests' flush lifts their triggers for that statement, as the tables' owner can.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        guarded = [table for table in AUDIT_TABLES if table in tables]
+        if not statements or not guarded:
+            return statements
+        return [
+            *(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate;" for table in guarded),
+            *statements,
+            *(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_truncate;" for table in guarded),
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
 
 
 def _missing_service(message: str):
