@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from django.db import models
 
 from .errors import DefinitionError
 from .graph import current_builder
+from .plain_text import plain_text
 from .references import ParamRef, Secret, resolve, walk
 
 
@@ -127,21 +127,9 @@ class TaskNode:
 
     def resolve_command(self, *, params: dict, results: dict) -> tuple[list[str], dict, str]:
         """argv, extra environment and working directory for a shell task."""
-        argv = [_as_arg(v) for v in resolve(self.argv, params=params, results=results)]
-        env = {k: _as_arg(v) for k, v in resolve(self.env, params=params, results=results).items()}
-        return argv, env, self.cwd
-
-
-def _as_arg(value: Any) -> str:
-    import json
-
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return json.dumps(value)
-    if value is None:
-        return ""
-    return json.dumps(value, default=str)
+        argv = [plain_text(v) for v in resolve(self.argv, params=params, results=results)]
+        env = resolve(self.env, params=params, results=results)
+        return argv, {name: plain_text(value) for name, value in env.items()}, self.cwd
 
 
 def _as_nodes(value, origin: TaskNode) -> list[TaskNode]:

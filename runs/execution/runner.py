@@ -1,6 +1,5 @@
 """One attempt of one TaskRun, from claim to finish: what the Dramatiq actor runs."""
 
-import json
 import logging
 import os
 import traceback
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from workflows.context import TaskContext
 from workflows.definition import WorkflowDefinition
+from workflows.plain_text import plain_text
 from workflows.references import MissingSecret
 from workflows.registry import get_registry
 from workflows.tasks import TaskNode
@@ -125,7 +125,7 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
     try:
         if node.kind == "shell":
             argv, env, cwd = node.resolve_command(params=prepared.params, results=prepared.results)
-            environment = shell_environment(task_run, env)
+            environment = shell_environment(task_run, env, params=prepared.params)
             return run_shell_task(argv, env=environment, cwd=cwd, active=active)
         args, kwargs = node.resolve_call(params=prepared.params, results=prepared.results)
         context = TaskContext(
@@ -143,11 +143,15 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
         writer.flush(final=True)
 
 
-def shell_environment(task_run: TaskRun, task_env: dict) -> dict:
-    """The worker's environment, the run's parameters as BATON_PARAM_<NAME>, the task's env."""
+def shell_environment(task_run: TaskRun, task_env: dict, *, params: dict) -> dict:
+    """The worker's environment, the run's parameters as BATON_PARAM_<NAME>, the task's env.
+
+    ``params`` are the run's parameter values; each is passed as its plain text, the
+    same text an argv item gets (``workflows.plain_text``).
+    """
     env = dict(os.environ)
-    for name, value in task_run.run_info.parameters.items():
-        env[f"BATON_PARAM_{name.upper()}"] = _as_env_text(value)
+    for name, value in params.items():
+        env[f"BATON_PARAM_{name.upper()}"] = plain_text(value)
     env.update(
         BATON_RUN_ID=str(task_run.run_id),
         BATON_WORKFLOW=task_run.run_info.workflow,
@@ -156,14 +160,6 @@ def shell_environment(task_run: TaskRun, task_env: dict) -> dict:
     )
     env.update(task_env)
     return env
-
-
-def _as_env_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
 
 
 def _log_only(task_run: TaskRun, message: str) -> None:
