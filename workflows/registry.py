@@ -1,12 +1,17 @@
 """Finding workflows in code: every app's ``workflows.py`` and BATON_WORKFLOWS_DIR.
 
 Like Airflow's DAG bag: a module that fails to import is recorded as a
-``LoadError`` and the other modules still load.
+``LoadError`` and the other modules still load. Each import runs under
+``bounded_import``: whatever it raises (``SystemExit`` too) and an import past
+BATON_WORKFLOW_IMPORT_TIMEOUT are that file's error, never the loader's.
 """
 
 import importlib
+import importlib.machinery
 import importlib.util
+import keyword
 import logging
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -15,6 +20,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
+from .bounded_import import run_bounded
 from .definition import WorkflowDefinition
 from .errors import DefinitionError
 
@@ -34,6 +40,10 @@ class Registry:
     errors: list[LoadError] = field(default_factory=list)
     # Files (or modules) that were looked at, so sync can tell "removed" from "broken".
     failed_files: set[str] = field(default_factory=set)
+    # The BATON_WORKFLOWS_DIR read (None: not set) and how many workflow files it held,
+    # so sync can tell "removed from the folder" from "the folder is gone".
+    folder: Path | None = None
+    folder_files: int = 0
 
     def get(self, slug: str) -> WorkflowDefinition | None:
         return self.workflows.get(slug)
@@ -59,16 +69,44 @@ class Registry:
             return
         self.workflows[definition.slug] = definition
 
+    def load(self, file: str, load, *, module_name: str) -> None:
+        """Run ``load()`` (an import) within the time limit; add its workflows or its error."""
+        timeout = settings.BATON_WORKFLOW_IMPORT_TIMEOUT
+        attempt = run_bounded(load, file=file, timeout=timeout)
+        if attempt.timed_out:
+            sys.modules.pop(module_name, None)
+            self.record_timeout(file, attempt.stuck_at, timeout)
+        elif attempt.error is not None:
+            sys.modules.pop(module_name, None)
+            self.record_failure(file, attempt.error)
+        else:
+            self.add_module(attempt.value, file)
+
+    def record_timeout(self, file: str, line: int | None, timeout: float) -> None:
+        where = f"{file}:{line}" if line else file
+        message = (
+            f"{where}: took longer than {timeout:g} s to import and was stopped; its "
+            f"workflows are not loaded (the limit is BATON_WORKFLOW_IMPORT_TIMEOUT)"
+        )
+        self.failed_files.add(file)
+        self.errors.append(LoadError(file, message))
+        logger.error("Could not load workflows: %s", message)
+
     def record_failure(self, file: str, exc: BaseException) -> None:
         self.failed_files.add(file)
         if isinstance(exc, DefinitionError):
             message = str(exc) if exc.file else f"{file}: {exc}"
         elif isinstance(exc, SyntaxError):
             message = f"{exc.filename or file}:{exc.lineno}: syntax error: {exc.msg}"
+        elif isinstance(exc, SystemExit):
+            line = _last_line_in(exc, file)
+            where = f"{file}:{line}" if line else file
+            message = f"{where}: the file called sys.exit({exc.code!r}) while being imported"
         else:
             line = _last_line_in(exc, file)
             where = f"{file}:{line}" if line else file
-            message = f"{where}: {type(exc).__name__}: {exc}"
+            detail = f": {exc}" if str(exc) else ""
+            message = f"{where}: {type(exc).__name__}{detail}"
         tb = "".join(traceback.format_exception(exc))
         self.errors.append(LoadError(file, message, tb))
         logger.error("Could not load workflows: %s", message)
@@ -90,7 +128,7 @@ def discover(workflows_dir: str | None = None) -> Registry:
         _load_app_module(registry, app)
     folder = settings.BATON_WORKFLOWS_DIR if workflows_dir is None else workflows_dir
     if folder:
-        load_folder(registry, Path(folder))
+        load_folder(registry, Path(folder).resolve())
     return registry
 
 
@@ -99,38 +137,77 @@ def _load_app_module(registry: Registry, app) -> None:
     path = Path(app.path) / "workflows.py"
     if not path.exists() or app.name == "workflows":
         return
-    try:
-        module = importlib.import_module(name)
-    except Exception as exc:  # any error in user code is reported, not fatal
-        registry.record_failure(str(path), exc)
-        return
-    registry.add_module(module, str(path))
+    registry.load(str(path), lambda: importlib.import_module(name), module_name=name)
 
 
 def load_folder(registry: Registry, folder: Path) -> None:
+    registry.folder = folder
     if not folder.is_dir():
         registry.errors.append(
             LoadError(str(folder), f"BATON_WORKFLOWS_DIR {folder} is not a folder")
         )
         return
+    names = ModuleNames(folder)
     for path in sorted(folder.rglob("*.py")):
         if any(part.startswith((".", "_")) for part in path.relative_to(folder).parts):
             continue
-        load_file(registry, path)
+        registry.folder_files += 1
+        load_file(registry, path, module_name=names.claim(path))
 
 
-def load_file(registry: Registry, path: Path) -> None:
-    module_name = "baton_workflows." + "_".join(path.with_suffix("").parts[-3:]).replace("-", "_")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
+def load_file(registry: Registry, path: Path, *, module_name: str) -> None:
+    def execute():
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    except Exception as exc:  # any error in user code is reported, not fatal
-        sys.modules.pop(module_name, None)
-        registry.record_failure(str(path), exc)
-        return
-    registry.add_module(module, str(path))
+        return module
+
+    registry.load(str(path), execute, module_name=module_name)
+
+
+class ModuleNames:
+    """Readable, unique module names for a folder's files: ``sub/nightly_export.py`` is
+    ``baton_workflows.sub.nightly_export`` (what ``logging.getLogger(__name__)`` shows).
+
+    Sub-folders become packages (so a file may ``from . import _helpers``); a name taken
+    by another file or folder (``a-b.py`` beside ``a_b.py``) gets a ``_2`` suffix.
+    """
+
+    ROOT = "baton_workflows"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.owners: dict[str, Path] = {}
+        self._package(self.ROOT, folder)
+
+    def claim(self, path: Path) -> str:
+        parts = path.relative_to(self.folder).with_suffix("").parts
+        name, place = self.ROOT, self.folder
+        for part in parts[:-1]:
+            place = place / part
+            name = self._unique(f"{name}.{_identifier(part)}", place)
+            self._package(name, place)
+        return self._unique(f"{name}.{_identifier(parts[-1])}", path)
+
+    def _unique(self, name: str, owner: Path) -> str:
+        candidate, n = name, 2
+        while self.owners.setdefault(candidate, owner) != owner:
+            candidate, n = f"{name}_{n}", n + 1
+        return candidate
+
+    @staticmethod
+    def _package(name: str, folder: Path) -> None:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(folder)]
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
+def _identifier(part: str) -> str:
+    name = re.sub(r"\W", "_", part)
+    if not name or name[0].isdigit():
+        name = f"_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 _loaded: Registry | None = None
