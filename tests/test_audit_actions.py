@@ -182,7 +182,8 @@ def sync_with(folder, schedule=None, *, present=True):
         path.write_text(textwrap.dedent(WORKFLOW_FILE.format(schedule=schedule)))
     else:
         path.unlink()
-    sync_workflows(registry=discover())
+    # The folder is left empty: deactivating its workflows needs prune (sync's safety).
+    sync_workflows(registry=discover(), prune=not present)
     return path
 
 

@@ -135,6 +135,7 @@ def test_sync_updates_a_changed_workflow(workflows_dir):
 
 @pytest.mark.django_db
 def test_a_removed_workflow_is_deactivated_and_kept(workflows_dir):
+    write(workflows_dir, "other.py", GOOD.format(name="staying"))
     path = write(workflows_dir, "ops.py", GOOD.format(name="going_away"))
     sync_workflows(registry=discover())
     path.unlink()
@@ -164,6 +165,7 @@ def test_a_workflow_whose_file_breaks_stays_active_and_the_error_is_stored(workf
 
 @pytest.mark.django_db
 def test_a_reactivated_workflow_is_active_again(workflows_dir):
+    write(workflows_dir, "other.py", GOOD.format(name="staying"))
     path = write(workflows_dir, "ops.py", GOOD.format(name="phoenix"))
     sync_workflows(registry=discover())
     source = path.read_text()

@@ -3,7 +3,9 @@
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.apps import apps
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
@@ -23,6 +25,8 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
+    # Active workflows missing from code that were not deactivated, and why (see --prune).
+    kept: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -34,6 +38,22 @@ class SyncReport:
         out += [f"  ~ {slug}" for slug in self.updated]
         out += [f"  - {slug} (no longer in code; history kept)" for slug in self.deactivated]
         out += [f"  ! {message}" for message in self.errors]
+        out += [
+            f"  = {slug} kept active, although not found in code: {reason}"
+            for slug, reason in self.kept.items()
+        ]
+        return out
+
+    def problems(self) -> list[str]:
+        """What should make a deploy step fail: unloadable files, workflows kept on doubt."""
+        out = []
+        if self.errors:
+            out.append(f"{len(self.errors)} file(s) could not be loaded; the others were synced.")
+        if self.kept:
+            out.append(
+                f"{len(self.kept)} workflow(s) missing from code were kept active; "
+                f"run `manage.py sync_workflows --prune` to deactivate them."
+            )
         return out
 
 
@@ -138,16 +158,41 @@ def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report:
     report.updated.append(definition.slug)
 
 
-def _deactivate_removed(registry: Registry, existing: dict, report: SyncReport):
+def _deactivate_removed(registry: Registry, existing: dict, report: SyncReport, prune: bool):
     for slug, workflow in existing.items():
         if slug in registry.workflows or not workflow.is_active:
             continue
         if workflow.source_file in registry.failed_files:
             continue  # its file is broken right now: keep it as it was
+        doubt = None if prune else _doubt_about_removal(workflow.source_file, registry)
+        if doubt:
+            logger.warning("Workflow %s kept active although not found in code: %s", slug, doubt)
+            report.kept[slug] = doubt
+            continue
         workflow.is_active = False
         workflow.save(update_fields=["is_active", "updated_at"])
         _record(Verb.WORKFLOW_DEACTIVATED, workflow, workflow, source_file=workflow.source_file)
         report.deactivated.append(slug)
+
+
+def _doubt_about_removal(source_file: str, registry: Registry) -> str | None:
+    """Why a folder workflow missing from code may not really be gone (None: it is).
+
+    A run without BATON_WORKFLOWS_DIR, or with the folder empty or unmounted, would
+    otherwise deactivate every workflow of the folder; an app's workflows.py is
+    deployed with the code, so its removals are trusted.
+    """
+    source = Path(source_file)
+    if any(source.is_relative_to(app.path) for app in apps.get_app_configs()):
+        return None
+    folder = registry.folder
+    if folder is None:
+        return f"it came from {source}, and BATON_WORKFLOWS_DIR is not set"
+    if not registry.folder_files:
+        return f"it came from {source}, and the folder {folder} holds no workflow file"
+    if not source.is_relative_to(folder):
+        return f"it came from {source}, which is outside BATON_WORKFLOWS_DIR ({folder})"
+    return None
 
 
 def _record_load_errors(registry: Registry, report: SyncReport):
@@ -165,12 +210,17 @@ def _record_load_errors(registry: Registry, report: SyncReport):
 
 
 @transaction.atomic
-def sync_workflows(*, registry: Registry) -> SyncReport:
-    """Upsert Workflow and TaskSpec rows from code; running it twice changes nothing."""
+def sync_workflows(*, registry: Registry, prune: bool = False) -> SyncReport:
+    """Upsert Workflow and TaskSpec rows from code; running it twice changes nothing.
+
+    Workflows no longer in code are deactivated, except folder workflows when the
+    folder looks missing (see ``_doubt_about_removal``): those are kept active and
+    listed in ``report.kept`` unless ``prune`` is set.
+    """
     report = SyncReport()
     existing = {w.slug: w for w in Workflow.objects.select_for_update()}
     for slug, definition in registry.workflows.items():
         _sync_one(definition, existing.get(slug), report)
-    _deactivate_removed(registry, existing, report)
+    _deactivate_removed(registry, existing, report, prune)
     _record_load_errors(registry, report)
     return report

@@ -39,7 +39,10 @@ class Command(BaseCommand):
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)  # also syncs workflows
         else:
-            call_command("sync_workflows", verbosity=0)
+            try:
+                call_command("sync_workflows", verbosity=0)
+            except CommandError as exc:  # a broken workflow file must not stop the start
+                self.stderr.write(f"Workflows: {exc}")
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         self._print_login(options)

@@ -1,19 +1,30 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from workflows.registry import get_registry
 from workflows.sync import sync_workflows
 
 
 class Command(BaseCommand):
-    help = "Write the workflows declared in code to the database (also run after migrate)."
+    help = (
+        "Write the workflows declared in code to the database (also run after migrate). "
+        "Exits non-zero when a workflow file could not be loaded, or when workflows missing "
+        "from code were kept active because their folder looks missing (see --prune)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help=(
+                "Deactivate every workflow missing from code, even when BATON_WORKFLOWS_DIR "
+                "is unset or its folder is empty (history is kept)."
+            ),
+        )
 
     def handle(self, *args, **options):
-        report = sync_workflows(registry=get_registry())
+        report = sync_workflows(registry=get_registry(), prune=options["prune"])
         for line in report.lines():
             self.stdout.write(line)
-        if report.errors:
-            self.stderr.write(
-                self.style.WARNING(
-                    f"{len(report.errors)} file(s) could not be loaded; the others were synced."
-                )
-            )
+        problems = report.problems()
+        if problems:
+            raise CommandError(" ".join(problems))
