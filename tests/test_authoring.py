@@ -244,3 +244,59 @@ def test_a_workflow_without_tasks_is_a_definition_error():
         @workflow
         def empty():
             pass
+
+
+def test_a_task_name_with_a_slash_is_a_definition_error_naming_the_file_and_line():
+    def declare():
+        @workflow
+        def slashed():
+            notify.with_options(name="a/b")()
+
+    with pytest.raises(DefinitionError) as caught:
+        declare()
+
+    line = _line_of('with_options(name="a/b")', declare)
+    assert str(caught.value) == (
+        f"workflow 'slashed' ({__file__}:{line}): task name 'a/b' is not allowed: use up to 150 "
+        f"letters (a-z, A-Z), digits, _, - and . starting with a letter, digit or _, "
+        f"e.g. 'extract_eu'"
+    )
+
+
+def test_a_shell_step_name_is_checked_where_it_is_declared():
+    def declare():
+        @workflow
+        def backups():
+            shell("../backup", ["true"])
+
+    with pytest.raises(DefinitionError, match="shell task name '../backup' is not allowed") as e:
+        declare()
+    assert f"workflow 'backups' ({__file__}:{_line_of('shell(', declare)})" in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["a b", "café", "", ".", "x?y", "t" * 151])
+def test_a_task_declared_with_a_bad_name_is_refused_at_its_decorator(name):
+    with pytest.raises(DefinitionError, match="is not allowed") as caught:
+        task(name=name)(lambda: None)
+    line = _line_of(
+        "task(name=name)", test_a_task_declared_with_a_bad_name_is_refused_at_its_decorator
+    )
+    assert str(caught.value).startswith(f"{__file__}:{line}: task name {name!r}")
+
+
+def test_step_names_may_hold_letters_digits_underscores_dashes_and_dots():
+    @workflow
+    def named():
+        shell("backup-v1.2", ["true"]) >> notify.with_options(name="_notify.eu-2")()
+
+    assert list(named.tasks) == ["backup-v1.2", "_notify.eu-2"]
+
+
+def test_a_workflow_whose_name_cannot_be_an_address_is_refused():
+    with pytest.raises(DefinitionError, match="may hold only the letters a-z and A-Z") as caught:
+
+        @workflow
+        def résumé():
+            notify()
+
+    assert "workflow 'résumé'" in str(caught.value)

@@ -3,6 +3,7 @@
 import hashlib
 import inspect
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -168,6 +169,10 @@ def _check_schedule(schedule, where: dict):
     )
 
 
+# A workflow's name is its slug in page addresses (/workflows/<slug>/).
+WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
 def workflow(
     fn=None,
     *,
@@ -194,6 +199,12 @@ def workflow(
         file = inspect.getsourcefile(func) or "<unknown>"
         line = func.__code__.co_firstlineno
         where = {"workflow": func.__name__, "file": file, "line": line}
+        if not WORKFLOW_NAME.fullmatch(func.__name__):
+            raise DefinitionError(
+                "a workflow's function name may hold only the letters a-z and A-Z, digits "
+                "and _ (it is the workflow's address)",
+                **where,
+            )
         if not isinstance(max_active_runs, int) or max_active_runs < 1:
             raise DefinitionError(f"max_active_runs must be ≥ 1, not {max_active_runs!r}", **where)
         if timeout is not None and not isinstance(timeout, timedelta):

@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,21 @@ class TaskOptions:
         if problems:
             raise DefinitionError(f"{where}: " + "; ".join(problems))
         return self
+
+
+# Step names appear in page and API addresses (/runs/7/tasks/<name>/log/).
+STEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,149}")
+
+
+def check_step_name(name, *, what: str, **where) -> str:
+    """``name`` if it may name a step, else a DefinitionError saying what is allowed."""
+    if not isinstance(name, str) or not STEP_NAME.fullmatch(name):
+        raise DefinitionError(
+            f"{what} name {name!r} is not allowed: use up to 150 letters (a-z, A-Z), digits, "
+            f"_, - and . starting with a letter, digit or _, e.g. 'extract_eu'",
+            **where,
+        )
+    return name
 
 
 def _caller_location(depth=2) -> tuple[str, int]:
@@ -161,6 +177,10 @@ class TaskDefinition:
     def with_options(self, **overrides) -> "TaskDefinition":
         """A copy with other options: ``extract.with_options(name="extract_eu", retries=5)``."""
         name = overrides.pop("name", self.name)
+        file, line = _caller_location()
+        builder = current_builder()
+        workflow = builder.workflow if builder else None
+        check_step_name(name, what="task", workflow=workflow, file=file, line=line)
         where = f"task '{name}'"
         return TaskDefinition(
             self.fn, name=name, options=replace(self.options, **overrides).checked(where)
@@ -211,15 +231,17 @@ def task(fn=None, *, name=None, **options):
     Arguments and the return value travel as JSON.
     """
 
+    file, line = _caller_location()
+
     def decorate(func):
-        task_name = name or func.__name__
+        task_name = func.__name__ if name is None else name
         checked = TaskOptions(**options).checked(f"task '{task_name}'")
+        check_step_name(task_name, what="task", file=file, line=line)
         return TaskDefinition(func, name=task_name, options=checked)
 
     try:
         TaskOptions(**options)
     except TypeError as exc:
-        file, line = _caller_location()
         raise DefinitionError(f"@task got an unknown option: {exc}", file=file, line=line) from None
     return decorate(fn) if fn is not None else decorate
 
@@ -240,6 +262,7 @@ def shell(name: str, argv: list, *, env: dict | None = None, cwd: str | None = N
             f"shell task '{name}' was declared outside a workflow", file=file, line=line
         )
     where = {"workflow": builder.workflow, "file": file, "line": line}
+    check_step_name(name, what="shell task", **where)
     if isinstance(argv, str) or not isinstance(argv, (list, tuple)) or not argv:
         raise DefinitionError(
             f"shell task '{name}': argv must be a non-empty list of arguments such as "
