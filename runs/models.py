@@ -59,6 +59,8 @@ class WorkflowRun(models.Model):
         API = "api", "API"
         BACKFILL = "backfill", "backfill"
         RETRY = "retry", "retry"
+        COMMAND_LINE = "command_line", "command line"  # manage.py trigger
+        DEMO = "demo", "demo"  # the demo runs of the first `manage.py up`
 
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
     number = models.PositiveIntegerField(help_text="Sequence number within the workflow: #1, #2…")
