@@ -1,5 +1,7 @@
 """Ending an attempt: record it, then decide what comes next, in one transaction."""
 
+from enum import Enum
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,7 +12,8 @@ from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
-from .statements import record_success, run_has_active_tasks
+from .reconnect import survives_outages
+from .statements import record_success, recorded_earlier, run_has_active_tasks
 
 
 def end_attempt(task_run: TaskRun, outcome: Outcome, *, options: TaskOptions | None) -> str | None:
@@ -21,8 +24,20 @@ def end_attempt(task_run: TaskRun, outcome: Outcome, *, options: TaskOptions | N
     ones sent on commit, and the run ends when nothing is left to do. An attempt
     that did not succeed is kept as a TaskAttempt. None when the task had left
     ``running`` meanwhile (a user marked it): its result is then not stored.
+    A broken database connection is retried on a new one (see ``reconnect``).
     """
-    now = timezone.now()
+    return _end_attempt(task_run, outcome, options, timezone.now())
+
+
+class Recorded(Enum):
+    NOW = "now"
+    EARLIER = "earlier"  # by an earlier try of this same call, whose commit's answer was lost
+    NOT = "not"  # the task had left running
+
+
+@survives_outages
+def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -> str | None:
+    # Safe to run again with the same ``now``: that is how a retry recognises its own commit.
     if outcome.state == TaskState.SUCCESS and not task_run.downstream:
         return _end_leaf_success(task_run, outcome, now)
     with transaction.atomic():
@@ -38,13 +53,17 @@ def end_attempt(task_run: TaskRun, outcome: Outcome, *, options: TaskOptions | N
             delay = options.delay_before_attempt(task_run.attempt + 1)
         next_attempt_at = now + delay if delay is not None else None
         moved = _record(task_run, target, outcome, now, next_attempt_at=next_attempt_at)
-        if outcome.state != TaskState.SUCCESS or not moved:
+        recorded = _recorded(moved, task_run, target, now)
+        if recorded is Recorded.NOT or outcome.state != TaskState.SUCCESS:
             _keep_attempt(task_run, outcome, now)
-        if not moved:
+        if recorded is Recorded.NOT:
             return None
+        # Messages of an earlier commit whose answer was lost were never sent: send them now.
         if delay is not None:
             send_after_commit([(task_run.pk, task_run.queue)], delay=delay)
         elif run.state == RunState.RUNNING:
+            if recorded is Recorded.EARLIER:
+                send_after_commit(_queued_downstream(task_run))
             advance_run(run, candidates=task_run.downstream, now=now)
     return target
 
@@ -53,12 +72,26 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     # Nothing to decide downstream, so no need for the run's lock: one UPDATE, then a
     # check, made after the commit, whether it was the run's last task. Most tasks of a
     # wide fan-out end here, without queueing behind each other on the run's row.
-    if not record_success(task_run, outcome.result, now):
+    moved = record_success(task_run, outcome.result, now)
+    if _recorded(moved, task_run, TaskState.SUCCESS, now) is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
         return None
     if not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
+
+
+def _recorded(moved: bool, task_run: TaskRun, target: str, now) -> Recorded:
+    if moved:
+        return Recorded.NOW
+    return Recorded.EARLIER if recorded_earlier(task_run, target, now) else Recorded.NOT
+
+
+def _queued_downstream(task_run: TaskRun) -> list[tuple[int, str]]:
+    rows = TaskRun.objects.filter(
+        run_id=task_run.run_id, task_name__in=task_run.downstream, state=TaskState.QUEUED
+    )
+    return list(rows.values_list("pk", "queue"))
 
 
 def _should_retry(task_run, outcome: Outcome, run, options: TaskOptions | None) -> bool:
@@ -86,13 +119,17 @@ def _record(task_run: TaskRun, target: str, outcome: Outcome, now, next_attempt_
 
 
 def _keep_attempt(task_run: TaskRun, outcome: Outcome, now) -> None:
-    TaskAttempt.objects.create(
+    # Kept once: a retried recording, or the scheduler's sweep that already declared
+    # this attempt lost, may have stored it before.
+    TaskAttempt.objects.get_or_create(
         task_run_id=task_run.pk,
         number=task_run.attempt,
-        state=outcome.state,
-        worker=task_run.worker,
-        started_at=task_run.started_at,
-        finished_at=now,
-        error=outcome.error,
-        traceback=outcome.traceback,
+        defaults={
+            "state": outcome.state,
+            "worker": task_run.worker,
+            "started_at": task_run.started_at,
+            "finished_at": now,
+            "error": outcome.error,
+            "traceback": outcome.traceback,
+        },
     )

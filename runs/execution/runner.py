@@ -21,6 +21,7 @@ from .finish import end_attempt
 from .logs import TaskLogWriter, task_logger
 from .outcome import Outcome
 from .python_task import run_python_task
+from .reconnect import survives_outages
 from .shell_task import run_shell_task
 from .statements import claim_task_run
 from .watch import ACTIVE, ActiveTask
@@ -69,6 +70,7 @@ def claim(task_run_id: int) -> TaskRun | None:
     return task_run
 
 
+@survives_outages
 def _resend_early_retry(task_run_id: int, now) -> None:
     # A delayed message may arrive before the retry is due by this machine's clock.
     row = (
@@ -82,6 +84,7 @@ def _resend_early_retry(task_run_id: int, now) -> None:
         send_task_run(task_run_id, row[1], delay=row[0] - now)
 
 
+@survives_outages
 def prepare(task_run: TaskRun) -> Prepared:
     """The task's code, parameter values, upstream results and secret values."""
     run = task_run.run_info
@@ -140,7 +143,7 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
         return run_python_task(node.definition.fn, args, kwargs, context=context, active=active)
     finally:
         ACTIVE.remove(active)
-        writer.flush(final=True)
+        survives_outages(writer.flush)(final=True)
 
 
 def shell_environment(task_run: TaskRun, task_env: dict, *, params: dict) -> dict:

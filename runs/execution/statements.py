@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..models import TaskRun, WorkflowRun
 from ..states import ACTIVE_TASK_STATES, TASK_MOVES, TaskState
+from .reconnect import survives_outages
 from .watch import worker_identity
 
 CLAIMED_COLUMNS = ("id", "run_id", "task_name", "kind", "attempt", "max_attempts", "queue")
@@ -44,14 +45,21 @@ def claim_task_run(task_run_id: int) -> TaskRun | None:
     One conditional UPDATE that also returns what the attempt needs: a
     duplicated or late message finds the row in another state and gets None.
     """
-    now = timezone.now()
+    return _claim(task_run_id, timezone.now(), worker_identity())
+
+
+@survives_outages
+def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    worker = worker_identity()
     params = [TaskState.RUNNING, worker, stamp, stamp, task_run_id]
     params += [TaskState.QUEUED, TaskState.UP_FOR_RETRY, stamp]
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(connection.vendor), params)
         row = cursor.fetchone()
+        if row is None:
+            # Claimed by this very call already, if its commit's answer was lost in an outage.
+            cursor.execute(_own_claim_sql(connection.vendor), [task_run_id, worker, stamp])
+            row = cursor.fetchone()
     if row is None:
         return None
     downstream = TaskRun._meta.get_field("downstream").from_db_value(row[-1], None, connection)
@@ -65,6 +73,14 @@ def claim_task_run(task_run_id: int) -> TaskRun | None:
     )
     task_run.run_info = run_info(task_run.run_id)
     return task_run
+
+
+@lru_cache(maxsize=4)
+def _own_claim_sql(vendor: str) -> str:
+    return (
+        f"SELECT {', '.join(CLAIMED_COLUMNS)}, downstream FROM {_table()} "
+        f"WHERE id = %s AND state = '{TaskState.RUNNING}' AND worker = %s AND started_at = %s"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -84,6 +100,17 @@ def record_success(task_run: TaskRun, result, now: datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_success_sql(connection.vendor), params)
         return cursor.rowcount == 1
+
+
+def recorded_earlier(task_run: TaskRun, state: str, now: datetime) -> bool:
+    """Whether this attempt already ended in ``state`` at ``now``: a retried recording's own.
+
+    After an outage, a commit may have succeeded with its answer lost; the retry's
+    conditional UPDATE then finds the row moved, by itself.
+    """
+    return TaskRun.objects.filter(
+        pk=task_run.pk, state=state, attempt=task_run.attempt, finished_at=now
+    ).exists()
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import Error, close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 from dramatiq.middleware.threading import Interrupt, raise_thread_exception
@@ -23,6 +23,7 @@ from dramatiq.middleware.threading import Interrupt, raise_thread_exception
 from ..models import TaskRun
 from ..states import RunState, TaskState
 from .logs import TaskLogWriter
+from .reconnect import unless_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class WatchThread(threading.Thread):
             while not self.stopping.wait(TICK):
                 try:
                     self.tick()
-                except DatabaseError:
+                except Error:  # not an outage (those are noted once, in tick)
                     logger.exception("Baton watch thread: database error; retrying")
                     close_old_connections()
         finally:
@@ -145,12 +146,21 @@ class WatchThread(threading.Thread):
             if task.is_overdue:
                 message = f"Timed out after {task.timeout:g} s."
                 task.interrupt(Interruption(TaskState.FAILED, message, retryable=True))
-        if self._due("check", self.check_interval):
+        check = self._due("check", self.check_interval)
+        flush = self._due("flush", self.flush_interval)
+        heartbeat = self._due("heartbeat", self.heartbeat_interval)
+        if not (check or flush or heartbeat):
+            return
+        # An outage is logged once; the next ticks simply try again.
+        unless_unreachable(lambda: self._store(tasks, check, flush, heartbeat))
+
+    def _store(self, tasks: list[ActiveTask], check: bool, flush: bool, heartbeat: bool):
+        if check:
             interrupt_stopped(tasks)
-        if self._due("flush", self.flush_interval):
+        if flush:
             for task in tasks:
                 task.writer.flush()
-        if self._due("heartbeat", self.heartbeat_interval):
+        if heartbeat:
             ids = [task.task_run_id for task in tasks]
             TaskRun.objects.filter(pk__in=ids, state=TaskState.RUNNING).update(
                 heartbeat_at=timezone.now()

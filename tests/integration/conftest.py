@@ -116,3 +116,7 @@ def own_worker(worker_env, tmp_path):
         yield worker
     finally:
         worker.stop()
+
+
+# The fault tests' own PostgreSQL server, which they stop and restart.
+from .own_postgres import on_own_postgres, own_postgres  # noqa: E402, F401
