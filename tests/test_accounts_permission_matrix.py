@@ -3,8 +3,14 @@
 A role is given three ways (to the user on the workflow, to one of their groups
 on the workflow, or on all workflows through the role group), and each way must
 answer the same. Pages and API endpoints of other issues join the matrix by
-adding one ``Page`` to PAGES: its URL, the need it checks, and the status it
-answers when allowed. Everything else (403, 404) follows from the tables.
+adding one ``Page`` to PAGES: its URL, the need it checks, the status it
+answers when allowed, and its ``effect``: what it shows, or what it changed.
+Everything else (403, 404, and that a refusal changes nothing and a 404 does
+not even name the workflow) follows from the tables.
+
+Both workflows are loaded from code and every run page acts on a run where the
+action can succeed (a running run to cancel, a failed one to retry or mark), so
+an allowed action that is refused for another reason fails its case.
 """
 
 from collections.abc import Callable
@@ -20,7 +26,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import permissions
+from accounts.roles import Role
 from accounts.testing import give_role, make_user, make_workflow
+from runs.models import TaskLogChunk, TaskRun, WorkflowRun
+from runs.services import trigger_run
+from tests.effects import (
+    Snapshot,
+    assert_paused,
+    assert_role_given,
+    assert_run_cancelled,
+    assert_run_started,
+    assert_task_marked,
+    assert_tasks_run_again,
+    assert_unchanged,
+    changes_since,
+    leaked,
+)
+from tests.pages_world import write_workflows
+from workflows.models import Workflow
+from workflows.registry import discover, reset_registry
+from workflows.sync import sync_workflows
 
 ROLES = ("none", "viewer", "operator", "editor", "owner", "superuser")
 ALLOWED = "allowed"  # the page's own success status (200, or 302 for actions)
@@ -38,113 +63,306 @@ ON_GRANTED = {
 ON_OTHER = {need: (404, 404, 404, 404, 404, ALLOWED) for need in ON_GRANTED}
 # fmt: on
 
+MATRIX_WORKFLOWS = """
+from typing import Literal
+
+from workflows import task, workflow
+
+
+@task
+def step(region: str, top: int) -> int:
+    return top
+
+
+@task
+def after(total: int) -> int:
+    return total
+
+
+@workflow(title="Granted payroll")
+def granted_flow(region: Literal["north", "south"] = "north", top: int = 3):
+    after(step(region, top))
+
+
+@workflow(title="Hidden payroll")
+def other_flow(region: Literal["north", "south"] = "north", top: int = 3):
+    after(step(region, top))
+"""
+
+LOG_LINE = "step read 42 rows"
+
+
+@dataclass
+class World:
+    user: object
+    granted: Workflow
+    other: Workflow
+    bystander: object  # a Viewer of both workflows, whom the Access page adds and removes
+    is_global: bool
+    # What one case tries the page on, and what it answered:
+    workflow: Workflow | None = None
+    run: WorkflowRun | None = None
+    response: object = None
+
+
+def text_of(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def shows(what: Callable) -> Callable:
+    """The effect of a page that reads: it shows ``what(world)``, and nothing changed."""
+
+    def effect(world: World, before: Snapshot) -> None:
+        assert what(world) in text_of(world.response)
+        assert_unchanged(changes_since(before))
+
+    return effect
+
+
+def role_given(role: Role | None) -> Callable:
+    """The bystander (a Viewer) now holds ``role`` on the workflow (None: no role)."""
+
+    def effect(world: World, before: Snapshot) -> None:
+        assert_role_given(
+            changes_since(before),
+            holder=world.bystander,
+            workflow=world.workflow,
+            had=Role.VIEWER.permissions,
+            now=role.permissions if role else frozenset(),
+            by=world.user,
+        )
+
+    return effect
+
+
+def run_started(world: World, before: Snapshot) -> None:
+    assert_run_started(
+        changes_since(before),
+        workflow=world.workflow,
+        parameters={"region": "south", "top": 7},
+        by=world.user,
+        trigger="manual",
+    )
+
+
+def paused(state: bool) -> Callable:
+    def effect(world: World, before: Snapshot) -> None:
+        assert_paused(changes_since(before), workflow=world.workflow, paused=state, by=world.user)
+
+    return effect
+
+
+def run_cancelled(world: World, before: Snapshot) -> None:
+    assert_run_cancelled(changes_since(before), run=world.run, by=world.user)
+
+
+def run_again(verb: str) -> Callable:
+    def effect(world: World, before: Snapshot) -> None:
+        assert_tasks_run_again(
+            changes_since(before),
+            run=world.run,
+            tasks={"step", "after"},
+            verb=verb,
+            by=world.user,
+        )
+
+    return effect
+
+
+def task_marked(world: World, before: Snapshot) -> None:
+    assert_task_marked(
+        changes_since(before),
+        run=world.run,
+        task="step",
+        state="success",
+        reason="checked by hand",
+        by=world.user,
+    )
+
+
+def _on_run(name: str, *args) -> Callable:
+    """The URL ``name`` of the case's run (and ``args``): for pages with ``run=``."""
+    return lambda world: reverse(name, args=[world.run.pk, *args])
+
+
+def _on_workflow(name: str) -> Callable:
+    return lambda world: reverse(name, args=[world.workflow.slug])
+
+
+def _set_paused(world: World) -> None:
+    Workflow.objects.filter(pk=world.workflow.pk).update(is_paused=True)
+
 
 @dataclass
 class Page:
     name: str
-    url: Callable  # (workflow) -> str
+    url: Callable  # (world) -> str
     need: str
     method: str = "get"
     data: Callable = field(default=lambda world: {})  # (world) -> query or POST data
     ok: int = 200
+    effect: Callable = shows(lambda world: world.workflow.title)  # (world, before) -> None
+    run: str | None = None  # "failed" or "running": the run of the workflow it acts on
+    setup: Callable = field(default=lambda world: None)  # (world) -> None, before the request
 
 
 PAGES = [
     Page(
         "access page",
-        lambda workflow: reverse("accounts:workflow_access", args=[workflow.slug]),
+        _on_workflow("accounts:workflow_access"),
         need="manage",
+        effect=shows(lambda world: world.bystander.username),
     ),
     Page(
         "give access",
-        lambda workflow: reverse("accounts:workflow_access", args=[workflow.slug]),
+        _on_workflow("accounts:workflow_access"),
         need="manage",
         method="post",
-        data=lambda world: {"user": world.bystander.username, "role": "viewer"},
+        data=lambda world: {"user": world.bystander.username, "role": "operator"},
         ok=302,
+        effect=role_given(Role.OPERATOR),
     ),
     Page(
         "remove access",
-        lambda workflow: reverse("accounts:workflow_access_remove", args=[workflow.slug]),
+        _on_workflow("accounts:workflow_access_remove"),
         need="manage",
         method="post",
         data=lambda world: {"user": world.bystander.pk},
         ok=302,
+        effect=role_given(None),
     ),
-    # The staff pages (issue 7). Run pages get their workflow's run from ``run_of``.
-    Page(
-        "workflow page", lambda workflow: reverse("workflows:detail", args=[workflow.slug]), "view"
-    ),
+    Page("history", _on_workflow("audit:workflow_history"), need="manage"),
+    # The staff pages (issue 7).
+    Page("workflow page", _on_workflow("workflows:detail"), need="view"),
     Page(
         "run form",
-        lambda workflow: reverse("workflows:run", args=[workflow.slug]),
+        _on_workflow("workflows:run"),
         need="trigger",
-        ok=409,  # allowed, then: "this workflow is not in the code this server loaded"
+        effect=shows(lambda world: 'name="top"'),
+    ),
+    Page(
+        "start a run",
+        _on_workflow("workflows:run"),
+        need="trigger",
+        method="post",
+        data=lambda world: {"region": "south", "top": "7"},
+        ok=302,
+        effect=run_started,
     ),
     Page(
         "pause",
-        lambda workflow: reverse("workflows:pause", args=[workflow.slug]),
+        _on_workflow("workflows:pause"),
         need="change",
         method="post",
         data=lambda world: {"action": "pause"},
         ok=302,
+        effect=paused(True),
     ),
-    Page("run page", lambda workflow: reverse("runs:detail", args=[run_of(workflow).pk]), "view"),
+    Page(
+        "unpause",
+        _on_workflow("workflows:pause"),
+        need="change",
+        method="post",
+        data=lambda world: {"action": "unpause"},
+        ok=302,
+        effect=paused(False),
+        setup=_set_paused,
+    ),
+    Page(
+        "run page",
+        _on_run("runs:detail"),
+        need="view",
+        effect=shows(lambda world: f"#{world.run.number}"),
+        run="failed",
+    ),
     Page(
         "task log",
-        lambda workflow: reverse("runs:task_log", args=[run_of(workflow).pk, "step"]),
+        _on_run("runs:task_log", "step"),
         need="view",
+        effect=shows(lambda world: LOG_LINE),
+        run="failed",
+    ),
+    Page(
+        "task log tail",
+        _on_run("runs:task_log_tail", "step"),
+        need="view",
+        data=lambda world: {"attempt": 1, "after": 0, "line": 1},
+        effect=shows(lambda world: LOG_LINE),
+        run="failed",
     ),
     Page(
         "task log download",
-        lambda workflow: reverse("runs:task_log_download", args=[run_of(workflow).pk, "step"]),
+        _on_run("runs:task_log_download", "step"),
         need="view",
+        effect=shows(lambda world: LOG_LINE),
+        run="failed",
     ),
     Page(
         "cancel run",
-        lambda workflow: reverse("runs:cancel", args=[run_of(workflow).pk]),
+        _on_run("runs:cancel"),
         need="change",
         method="post",
         ok=302,
+        effect=run_cancelled,
+        run="running",
     ),
     Page(
         "retry failed tasks",
-        lambda workflow: reverse("runs:retry_failed", args=[run_of(workflow).pk]),
+        _on_run("runs:retry_failed"),
         need="change",
         method="post",
         ok=302,
+        effect=run_again("run.retried"),
+        run="failed",
     ),
     Page(
         "retry a task",
-        lambda workflow: reverse("runs:retry_task", args=[run_of(workflow).pk, "step"]),
+        _on_run("runs:retry_task", "step"),
         need="change",
         method="post",
         ok=302,
+        effect=run_again("task.retried"),
+        run="failed",
     ),
     Page(
         "mark a task (form)",
-        lambda workflow: reverse("runs:mark_task", args=[run_of(workflow).pk, "step"]),
+        _on_run("runs:mark_task", "step"),
         need="change",
+        effect=shows(lambda world: 'name="reason"'),
+        run="failed",
     ),
     Page(
         "mark a task",
-        lambda workflow: reverse("runs:mark_task", args=[run_of(workflow).pk, "step"]),
+        _on_run("runs:mark_task", "step"),
         need="change",
         method="post",
         data=lambda world: {"state": "success", "reason": "checked by hand"},
         ok=302,
+        effect=task_marked,
+        run="failed",
     ),
 ]
 
 
-def run_of(workflow):
-    """The run of ``workflow`` the run pages are tried on: failed, with one failed task "step"."""
-    from runs.models import TaskRun, WorkflowRun
+def make_matrix_run(workflow: Workflow, state: str) -> WorkflowRun:
+    """A run of ``workflow`` that the run pages can act on.
 
-    run = WorkflowRun.objects.filter(workflow=workflow).first()
-    if run is None:
-        run = WorkflowRun.objects.create(workflow=workflow, number=1, state="failed")
-        TaskRun.objects.create(run=run, task_name="step", state="failed", attempt=1)
+    "running": just started, "step" queued. "failed": "step" failed after
+    writing LOG_LINE in its log, "after" upstream_failed.
+    """
+    run = trigger_run(workflow=workflow, parameters={})
+    if state == "failed":
+        tasks = TaskRun.objects.filter(run=run)
+        tasks.filter(task_name="step").update(state="failed", attempt=1)
+        tasks.filter(task_name="after").update(state="upstream_failed")
+        WorkflowRun.objects.filter(pk=run.pk).update(state="failed")
+        TaskLogChunk.objects.create(
+            task_run=tasks.get(task_name="step"), attempt=1, seq=1, text=LOG_LINE + "\n"
+        )
+    run.refresh_from_db()
+    assert run.state == state
     return run
 
 
@@ -156,19 +374,21 @@ CASES = [("none", "-"), ("superuser", "-")] + [
 ]
 
 
-@dataclass
-class World:
-    user: object
-    granted: object
-    other: object
-    bystander: object
-    is_global: bool
+@pytest.fixture(scope="module")
+def matrix_registry(tmp_path_factory):
+    return discover(
+        workflows_dir=str(write_workflows(tmp_path_factory.mktemp("matrix"), MATRIX_WORKFLOWS))
+    )
 
 
 @pytest.fixture
-def world_for(db):
+def world_for(db, matrix_registry):
+    reset_registry(matrix_registry)
+    sync_workflows(registry=matrix_registry)
+
     def build(role: str, how: str) -> World:
-        granted, other = make_workflow("granted_flow"), make_workflow("other_flow")
+        granted = Workflow.objects.get(slug="granted_flow")
+        other = Workflow.objects.get(slug="other_flow")
         user = make_user("matrix", superuser=role == "superuser")
         if how == "to the user":
             give_role(user, role, granted)
@@ -180,9 +400,12 @@ def world_for(db):
             give_role(user, role)
         user = get_user_model().objects.get(pk=user.pk)  # drop cached permissions
         bystander = make_user("bystander")
+        for workflow in (granted, other):
+            give_role(bystander, Role.VIEWER, workflow)
         return World(user, granted, other, bystander, is_global=how == "on all workflows")
 
-    return build
+    yield build
+    reset_registry(None)
 
 
 def expected(role: str, need: str, world: World, on_granted: bool):
@@ -190,18 +413,35 @@ def expected(role: str, need: str, world: World, on_granted: bool):
     return table[need][ROLES.index(role)]
 
 
+def assert_refused(world: World, before: Snapshot, status: int, url: str) -> None:
+    """Nothing changed; a 404 does not name the workflow (beyond the address it echoes)."""
+    assert_unchanged(changes_since(before))
+    if status == 404:
+        names = [world.workflow.slug, world.workflow.title]
+        assert leaked(text_of(world.response), names, besides=url) == []
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 @pytest.mark.parametrize("role, how", CASES)
 @pytest.mark.parametrize("on_granted", [True, False], ids=["granted", "other"])
 def test_it_answers_each_page_as_the_table_says(client, world_for, page, role, how, on_granted):
     world = world_for(role, how)
-    workflow = world.granted if on_granted else world.other
+    world.workflow = world.granted if on_granted else world.other
+    world.run = make_matrix_run(world.workflow, page.run) if page.run else None
+    page.setup(world)
+    url = page.url(world)
     client.force_login(world.user)
+    before = Snapshot.take()
 
-    response = getattr(client, page.method)(page.url(workflow), page.data(world))
+    world.response = getattr(client, page.method)(url, page.data(world))
 
     want = expected(role, page.need, world, on_granted)
-    assert response.status_code == (page.ok if want == ALLOWED else want)
+    if want == ALLOWED:
+        assert world.response.status_code == page.ok, text_of(world.response)[-2000:]
+        page.effect(world, before)
+    else:
+        assert world.response.status_code == want
+        assert_refused(world, before, want, url)
 
 
 @pytest.mark.parametrize("need", list(ON_GRANTED))
