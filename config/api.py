@@ -24,11 +24,14 @@ from runs.api import workflow_runs
 from runs.services import ActionRefused, WorkflowNotRunnable
 from workflows.api import router as workflows_router
 from workflows.errors import ParameterErrors
+from workflows.parameter_limits import quoted
 
 logger = logging.getLogger("baton.api")
 
 # Requests to start a run or mark a task are small; a bigger body is a mistake or an attack.
 MAX_BODY_BYTES = 1024 * 1024
+# A 422 names this many fields at most: a body of ten thousand unknown keys gets a short answer.
+MAX_ERROR_FIELDS = 20
 
 DESCRIPTION = """
 Start workflow runs and follow them from scripts, CI and other services.
@@ -133,19 +136,28 @@ api.add_router("/runs", runs_router)
 
 
 def _field_of(error: dict) -> str:
-    """``"tag"``, ``"parameters"``, ``"Idempotency-Key"``… from a Pydantic error's location."""
+    """``"tag"``, ``"parameters"``, ``"Idempotency-Key"``… from a Pydantic error's location.
+
+    Quoted: an unknown field's name is the client's own text, of any length.
+    """
     source, *path = error.get("loc") or ("body",)
     if source == "body" and path:
         path = path[1:]  # the operation's body argument, not a field the client sent
-    return ".".join(str(part) for part in path) or source
+    return quoted(".".join(str(part) for part in path) or source)
+
+
+def _at_most(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    return dict(list(errors.items())[:MAX_ERROR_FIELDS])
 
 
 @api.exception_handler(ValidationError)
 def invalid_values(request, exc: ValidationError):
+    # Only Pydantic's message, never its "input" (the value sent, maybe a megabyte).
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
         message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
-        errors.setdefault(_field_of(error), []).append(message)
+        errors.setdefault(_field_of(error), []).append(quoted(message))
+    errors = _at_most(errors)
     fields = ", ".join(errors)
     return error_response(api, request, 422, f"Invalid request values: {fields}.", errors)
 
@@ -158,7 +170,7 @@ def invalid_request(request, exc: InvalidRequest):
 @api.exception_handler(ParameterErrors)
 def invalid_parameters(request, exc: ParameterErrors):
     errors = {name: [str(m) for m in messages] for name, messages in exc.errors.items()}
-    return error_response(api, request, 422, "Invalid parameters: see errors.", errors)
+    return error_response(api, request, 422, "Invalid parameters: see errors.", _at_most(errors))
 
 
 @api.exception_handler(HttpError)

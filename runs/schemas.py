@@ -8,38 +8,22 @@ from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
 
 from config.schemas import StrictInput
+from workflows.parameter_limits import find_bad_text
 
+from .models import WorkflowRun
 from .selectors import task_runs_of
 from .states import RunState, TaskState
 
-NUL_REFUSED = "Text may not contain NUL (\\u0000) characters."
-
-
-def _contains_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
-
 
 class TriggerIn(StrictInput):
+    # Checked by the workflow's parameter validator, which names the field at fault
+    # (text PostgreSQL cannot store included).
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="Parameter values by name (see the workflow's `parameter_schema`); "
-        "omitted ones take their defaults.",
+        "omitted ones take their defaults, `null` is accepted only by an optional "
+        "(`X | None`) parameter. Invalid values are a 422 with messages by parameter name.",
     )
-
-    @field_validator("parameters")
-    @classmethod
-    def storable(cls, value: dict) -> dict:
-        # The form refuses NUL in text fields; JSON values (dict parameters) need it here,
-        # since PostgreSQL cannot store it.
-        if _contains_nul(value):
-            raise ValueError(NUL_REFUSED)
-        return value
 
 
 class MarkIn(StrictInput):
@@ -53,8 +37,9 @@ class MarkIn(StrictInput):
     def reason_has_words(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("Say why you mark this task.")
-        if _contains_nul(value):
-            raise ValueError(NUL_REFUSED)
+        bad = find_bad_text(value)
+        if bad:
+            raise ValueError(str(bad.message))
         return value.strip()
 
 
@@ -167,6 +152,7 @@ class RunFilters(Schema):
         None, description="A workflow slug.", max_length=200, pattern=r"^[-a-zA-Z0-9_]+$"
     )
     state: RunState | None = None
+    trigger: WorkflowRun.Trigger | None = Field(None, description="How the runs started.")
     created_after: Moment | None = Field(None, description="Runs created at or after this.")
     created_before: Moment | None = Field(None, description="Runs created before this.")
     cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page.")

@@ -128,8 +128,9 @@ def test_a_nul_character_is_refused_before_it_reaches_the_database(world):
     )
 
     message = ["Text may not contain NUL (\\u0000) characters."]
-    assert assert_error(in_parameters, 422)["errors"] == {"parameters": message}
+    assert assert_error(in_parameters, 422)["errors"] == {"n": message}
     assert assert_error(in_reason, 422)["errors"] == {"reason": message}
+    assert WorkflowRun.objects.count() == 1  # the one started above
 
 
 def test_a_date_beyond_the_calendar_in_utc_is_a_422(world):

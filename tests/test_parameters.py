@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.http import QueryDict
 from django.utils import timezone
 
+from workflows import Range
 from workflows.errors import DefinitionError, ParameterErrors
 from workflows.parameters import MISSING, ParameterSchema
 
@@ -236,26 +237,72 @@ def test_it_requires_a_value_without_default(hint, data):
         (str, "abc"),
     ],
 )
-@pytest.mark.parametrize("data", [{}, {"value": None}])
-def test_it_fills_in_the_default_for_a_missing_value(hint, default, data):
-    assert typed(schema_for(hint, default).validate(data)["value"]) == typed(default)
+def test_it_fills_in_the_default_for_a_missing_value(hint, default):
+    assert typed(schema_for(hint, default).validate({})["value"]) == typed(default)
 
 
-def test_it_fills_in_the_default_for_a_blank_form_input():
-    assert clean(int, "", default=7) == 7
-    assert clean(date, "", default=date(2024, 1, 31)) == date(2024, 1, 31)
+@pytest.mark.parametrize(
+    ("hint", "default"),
+    [
+        (int, 7),
+        (float, 0.5),
+        (Decimal, Decimal("1.5")),
+        (date, date(2024, 1, 31)),
+        (time, time(3)),
+        (timedelta, timedelta(minutes=5)),
+        (Mode, Mode.DELTA),
+        (bool, True),
+        (list[str], ["a"]),
+        (dict, {"a": 1}),
+        (str, "abc"),
+    ],
+)
+def test_an_explicit_null_never_takes_the_default_of_a_parameter_without_none(hint, default):
+    schema = schema_for(hint, default)
+
+    assert errors_for(schema, {"value": None}) == {"value": ["This field is required."]}
 
 
-def test_it_keeps_blank_text_as_blank_text():
+@pytest.mark.parametrize(
+    ("hint", "default"),
+    [
+        (int, 7),
+        (float, 0.5),
+        (Decimal, Decimal("1.5")),
+        (date, date(2024, 1, 31)),
+        (datetime, datetime(2024, 1, 31, tzinfo=UTC)),
+        (time, time(3)),
+        (timedelta, timedelta(minutes=5)),
+        (Literal["full", "delta"], "delta"),
+        (dict, {"a": 1}),
+    ],
+)
+def test_a_cleared_form_field_is_an_error_beside_it_not_the_default(hint, default):
+    schema = schema_for(hint, default)
+
+    assert errors_for(schema, QueryDict("value=")) == {"value": ["This field is required."]}
+    assert errors_for(schema, {"value": ""}) == {"value": ["This field is required."]}
+    assert schema["value"].form_field().required  # the browser says so before sending
+
+
+def test_blank_text_and_an_empty_list_are_values_of_their_own():
     assert clean(str, "", default="abc") == ""
+    assert clean(list[str], "", default=["a"]) == []
+    assert schema_for(str, "abc").validate(QueryDict("value=")) == {"value": ""}
 
 
-@pytest.mark.parametrize("data", [{}, {"value": None}])
-def test_it_gives_each_run_its_own_copy_of_a_mutable_default(data):
+def test_a_cleared_optional_field_is_none_whatever_its_default():
+    schema = schema_for(Annotated[int | None, Range(1, 9)], 5)
+
+    assert schema.validate(QueryDict("value=")) == {"value": None}
+    assert not schema["value"].form_field().required
+
+
+def test_it_gives_each_run_its_own_copy_of_a_mutable_default():
     schema = schema_for(list[str], ["a"])
-    schema.validate(data)["value"].append("changed by a task")
+    schema.validate({})["value"].append("changed by a task")
 
-    assert schema.validate(data)["value"] == ["a"]
+    assert schema.validate({})["value"] == ["a"]
     assert schema["value"].default == ["a"]
 
 
@@ -628,7 +675,13 @@ def test_it_writes_a_json_schema_for_the_signature():
     assert NIGHTLY.json_schema() == {
         "type": "object",
         "properties": {
-            "site_id": {"title": "Site id", "type": "integer", "description": "Site to export"},
+            "site_id": {
+                "title": "Site id",
+                "type": "integer",
+                "minimum": -(2**53 - 1),
+                "maximum": 2**53 - 1,
+                "description": "Site to export",
+            },
             "day": {"title": "Day", "type": ["string", "null"], "format": "date", "default": None},
             "mode": {
                 "title": "Mode",
@@ -728,10 +781,14 @@ def test_it_shows_the_dumped_defaults_as_initial_values():
 def test_it_renders_html_inputs_a_browser_understands():
     html = NIGHTLY.form_class()().as_p()
 
-    assert '<input type="number" name="site_id" required' in html
+    assert (
+        '<input type="number" name="site_id" min="-9007199254740991" max="9007199254740991" '
+        "required" in html
+    )
     assert '<input type="date" name="day" id="id_day">' in html
     assert '<input type="datetime-local" name="since" id="id_since">' in html
-    assert '<input type="time" name="at" value="03:00:00" id="id_at">' in html
+    # A default is no reason to accept a cleared field: it would not be the value shown.
+    assert '<input type="time" name="at" value="03:00:00" required id="id_at">' in html
     assert '<input type="checkbox" name="dry_run" id="id_dry_run" checked>' in html
     assert '<option value="delta" selected>delta</option>' in html
     assert '<textarea name="tags" cols="40" rows="10" id="id_tags">\nbilling</textarea>' in html
@@ -772,7 +829,10 @@ def test_it_gives_the_form_the_same_values_as_validate():
 
 
 def test_it_shows_errors_on_the_form():
-    form = NIGHTLY.form_class()(QueryDict("site_id=abc&options=[]"))
+    posted = QueryDict(
+        "site_id=abc&mode=full&level=1&options=[]&timeout=60&price=1&at=03:00&ratio=1"
+    )
+    form = NIGHTLY.form_class()(posted)
 
     assert not form.is_valid()
     assert form.errors == {

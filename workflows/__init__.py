@@ -1,17 +1,19 @@
 """Baton's authoring API: declare workflows and their tasks in Python.
 
-from workflows import workflow, task, shell, Secret, context
+from workflows import workflow, task, shell, Secret, context, Range
 """
 
 from .context import context
 from .definition import WorkflowDefinition, workflow
 from .errors import DefinitionError, ParameterErrors
+from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
 
 __all__ = [
     "DefinitionError",
     "ParameterErrors",
+    "Range",
     "Secret",
     "TaskOptions",
     "TriggerRule",

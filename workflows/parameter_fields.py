@@ -3,7 +3,8 @@
 Each field accepts both an HTML form's strings and JSON values, and refuses a
 JSON value of the wrong type with the same plain message a user sees for a
 mistyped string. Messages are translated when shown, not when a field is built:
-a workflow's form class is built once and serves every language.
+a workflow's form class is built once and serves every language. Every field
+refuses text PostgreSQL cannot store (``StorableInput``).
 """
 
 import json
@@ -16,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+
+from .parameter_limits import quoted, refuse_bad_text
 
 TRUE_WORDS = frozenset({"true", "on", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -85,7 +88,32 @@ class NullableBooleanSelect(forms.Select):
 # --- Form fields --------------------------------------------------------------------------
 
 
-class AcceptsMixin:
+class StorableInput:
+    """Base of every parameter field: no NUL or lone surrogate gets through, and errors quote short.
+
+    The input is checked before the field reads it (a model field would query the
+    database with it) and after (a JSON text's escapes decode into such characters).
+    """
+
+    def clean(self, value):
+        refuse_bad_text(value)
+        try:
+            cleaned = super().clean(value)
+        except ValidationError as exc:
+            raise _quoting_input(exc) from None
+        refuse_bad_text(cleaned)
+        return cleaned
+
+
+def _quoting_input(exc: ValidationError) -> ValidationError:
+    # Messages such as "“%(value)s” is not a valid choice" echo the input.
+    for error in getattr(exc, "error_list", ()):
+        if error.params and "value" in error.params:
+            error.params = {**error.params, "value": quoted(error.params["value"])}
+    return exc
+
+
+class AcceptsMixin(StorableInput):
     """Refuses a JSON value of the wrong type before Django would ``str()`` it into shape."""
 
     accepts: tuple = (str,)
@@ -149,7 +177,7 @@ class DurationField(AcceptsMixin, forms.DurationField):
     }
 
 
-class BooleanField(forms.Field):
+class BooleanField(StorableInput, forms.Field):
     """true/false, yes/no, on, 1/0, and nothing else: a typo must not mean True."""
 
     widget = CheckboxInput
@@ -168,7 +196,7 @@ class BooleanField(forms.Field):
         raise ValidationError(self.error_messages["invalid"], code="invalid")
 
 
-class ChoiceField(forms.TypedChoiceField):
+class ChoiceField(StorableInput, forms.TypedChoiceField):
     """A Select whose cleaned value is the Literal value or the Enum member."""
 
     def __init__(self, *, values: dict, **kwargs):
@@ -187,7 +215,7 @@ class ChoiceField(forms.TypedChoiceField):
         return super().to_python(value)
 
 
-class TextListField(forms.Field):
+class TextListField(StorableInput, forms.Field):
     """A JSON list of strings, or text with one item per line (a textarea)."""
 
     widget = forms.Textarea
@@ -238,7 +266,7 @@ def _what_json_is(value) -> str:
     return "null"
 
 
-class JSONObjectField(forms.Field):
+class JSONObjectField(StorableInput, forms.Field):
     """A JSON object, given as one or as text (a textarea)."""
 
     widget = forms.Textarea
@@ -295,7 +323,7 @@ class JSONObjectField(forms.Field):
             ) from None
 
 
-class ModelPkField(forms.ModelChoiceField):
+class ModelPkField(StorableInput, forms.ModelChoiceField):
     """A row of a model (or of a narrowed QuerySet); cleans to the row's primary key."""
 
     def __init__(self, queryset, **kwargs):

@@ -34,6 +34,7 @@ from .parameter_fields import (
     TextListField,
     TimeField,
 )
+from .parameter_limits import SAFE_INTEGERS, Range, check_decimal_fits
 
 # --- Kinds --------------------------------------------------------------------------------
 
@@ -46,6 +47,11 @@ class Kind:
 
     words = ""
     schema: dict = {}
+    # Whether a blank input is a value of its own ("" text, an empty list, an unticked
+    # box), so a field with a default may be left blank; other kinds read blank as "no value".
+    blank_is_a_value = False
+    # The number kinds: a declared ``Range`` narrows the value.
+    accepts_range = False
 
     def form_field(self, parameter, **options) -> forms.Field:
         raise NotImplementedError
@@ -87,9 +93,48 @@ class SimpleKind(Kind):
         return self._display(value) if self._display else self.dump(parameter, value)
 
 
+class NumberKind(SimpleKind):
+    """int, float, Decimal: bounded by a declared ``Range`` and by what ``limit`` allows."""
+
+    accepts_range = True
+
+    def __init__(self, *args, limit: Range | None = None, validators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit, self.validators = limit, list(validators)
+
+    def bounds(self, parameter) -> Range | None:
+        """The declared range within ``limit`` (a side not declared takes the limit's)."""
+        declared, limit = parameter.range, self.limit
+        if declared is None or limit is None:
+            return declared or limit
+        low = limit.min if declared.min is None else declared.min
+        high = limit.max if declared.max is None else declared.max
+        return Range(low, high)
+
+    def form_field(self, parameter, **options):
+        bounds = self.bounds(parameter)
+        validators = [*self.validators, *([bounds] if bounds else [])]
+        field = self.field_class(validators=validators, **options)
+        if bounds:
+            for attribute, value in (("min", bounds.min), ("max", bounds.max)):
+                if value is not None:
+                    field.widget.attrs[attribute] = str(value)
+        return field
+
+    def json_schema(self, parameter):
+        schema = super().json_schema(parameter)
+        bounds = self.bounds(parameter)
+        if bounds and schema["type"] in ("integer", "number"):
+            for keyword, value in (("minimum", bounds.min), ("maximum", bounds.max)):
+                if value is not None:
+                    schema[keyword] = value
+        return schema
+
+
 class TextKind(Kind):
     words = _("text")
     schema = {"type": "string"}
+    blank_is_a_value = True
 
     def form_field(self, parameter, **options):
         return TextField(empty_value=None if parameter.nullable else "", **options)
@@ -98,6 +143,7 @@ class TextKind(Kind):
 class BooleanKind(Kind):
     words = _("yes or no")
     schema = {"type": "boolean"}
+    blank_is_a_value = True
 
     def form_field(self, parameter, **options):
         if parameter.nullable:
@@ -149,6 +195,7 @@ def _invalid_choice_message(listed: str) -> str:
 class TextListKind(Kind):
     words = _("list of text, one item per line")
     schema = {"type": "array", "items": {"type": "string"}}
+    blank_is_a_value = True
 
     def form_field(self, parameter, **options):
         return TextListField(empty_value=None if parameter.nullable else [], **options)
@@ -201,14 +248,18 @@ def _local_iso(value: datetime) -> str:
 
 KINDS: dict[str, Kind] = {
     "str": TextKind(),
-    "int": SimpleKind(_("whole number"), {"type": "integer"}, IntegerField, dump=int),
-    "float": SimpleKind(_("number"), {"type": "number"}, FloatField, dump=float),
-    "decimal": SimpleKind(
+    "int": NumberKind(
+        _("whole number"), {"type": "integer"}, IntegerField, dump=int, limit=SAFE_INTEGERS
+    ),
+    "float": NumberKind(_("number"), {"type": "number"}, FloatField, dump=float),
+    # A string in JSON, so no JSON Schema minimum/maximum: the form and validator check them.
+    "decimal": NumberKind(
         _("decimal number"),
         {"type": "string", "format": "decimal"},
         DecimalField,
         dump=str,
         load=Decimal,
+        validators=[check_decimal_fits],
     ),
     "bool": BooleanKind(),
     "date": SimpleKind(

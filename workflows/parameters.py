@@ -5,6 +5,7 @@
         site: Annotated[Site, "Site to export", Site.objects.filter(active=True)],
         day: date | None = None,
         mode: Literal["full", "delta"] = "delta",
+        top_n: Annotated[int, Range(1, 100)] = 10,
         dry_run: bool = True,
     ): ...
 
@@ -13,7 +14,12 @@ One validator serves the run form, the REST API and schedules:
 a value is parsed the same way wherever it comes from, and a bad value becomes a
 field error in plain words, in the user's language, never a traceback. What
 differs per kind of parameter (field, widget, JSON) lives in
-``workflows.parameter_kinds``.
+``workflows.parameter_kinds``; bounds and what the database can store, in
+``workflows.parameter_limits``.
+
+A key left out of JSON takes the default; a cleared form field or an explicit
+``null`` never does (the user would not see the default used): it is None for an
+``X | None`` parameter and "This field is required." for any other.
 """
 
 import copy
@@ -38,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from .errors import DefinitionError, ParameterErrors
 from .parameter_fields import is_a
 from .parameter_kinds import KINDS
+from .parameter_limits import SAFE_INTEGERS, Range, quoted
 
 UNKNOWN_PARAMETER = _("Unknown parameter: this workflow has no parameter named '%(name)s'.")
 REQUIRED = forms.Field.default_error_messages["required"]  # lazy: translated when shown
@@ -45,6 +52,7 @@ SUPPORTED = (
     "str, int, float, Decimal, bool, date, datetime, time, timedelta, Literal[...], "
     "an Enum, list[str], dict, a Django model, each optionally '| None'"
 )
+_NUMBERS = (int, float, Decimal)
 _SIMPLE_HINTS = {
     str: "str",
     int: "int",
@@ -85,10 +93,20 @@ class Parameter:
     enum: type[Enum] | None = None
     model: type[models.Model] | None = None
     queryset: models.QuerySet | None = field(default=None, compare=False)
+    range: Range | None = None  # declared in Annotated, for the number kinds
 
     @property
     def has_default(self) -> bool:
         return self.default is not MISSING
+
+    @property
+    def may_be_blank(self) -> bool:
+        """Whether its form field may be left blank: None is allowed, or blank is a value.
+
+        Blank text, an empty list and an unticked box are values; for the other
+        kinds, blank is "no value", which only ``X | None`` accepts, default or not.
+        """
+        return self.nullable or (self.has_default and KINDS[self.kind].blank_is_a_value)
 
     def form_field(self) -> forms.Field:
         """A fresh Django form field that parses this parameter from form or JSON input."""
@@ -96,7 +114,7 @@ class Parameter:
             self,
             label=self.label,
             help_text=self.help_text,
-            required=self.required,
+            required=not self.may_be_blank,
             initial=self.initial(),
         )
 
@@ -129,12 +147,6 @@ class Parameter:
         """Short words for the UI: "whole number", "date", "one of: full, delta"..."""
         return KINDS[self.kind].describe(self)
 
-    def or_default(self, value):
-        """A blank cleaned value takes the default, unless None is a value of its own."""
-        if value is None and not self.nullable and self.has_default:
-            return copy.deepcopy(self.default)
-        return value
-
 
 def _allow_null(schema: dict) -> None:
     kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -144,18 +156,29 @@ def _allow_null(schema: dict) -> None:
 
 
 class ParameterForm(forms.Form):
-    """Base of every workflow's run form: ``cleaned_data`` holds typed values, defaults filled.
+    """Base of every workflow's run form: ``cleaned_data`` holds typed values.
 
     The class attribute ``parameter_schema`` is set by ``ParameterSchema.form_class``.
+    ``from_form`` (default: the data is a QueryDict) reads an absent field as a blank one.
     """
 
     parameter_schema: "ParameterSchema"
 
+    def __init__(self, *args, from_form: bool | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.from_form = isinstance(self.data, QueryDict) if from_form is None else from_form
+
     def clean(self):
         cleaned = super().clean()
         for parameter in self.parameter_schema:
-            if parameter.name in cleaned:
-                cleaned[parameter.name] = parameter.or_default(cleaned[parameter.name])
+            name = parameter.name
+            if cleaned.get(name, MISSING) is not None or parameter.nullable:
+                continue
+            if self.from_form and name not in self.data and parameter.may_be_blank:
+                # A browser sends every text field; a script posting the form may not.
+                cleaned[name] = self.fields[name].clean("")
+            else:  # null, or a blank field of a kind for which blank is no value
+                self.add_error(name, forms.ValidationError(REQUIRED, code="required"))
         return cleaned
 
 
@@ -237,18 +260,20 @@ class ParameterSchema:
         form; ``from_form`` defaults to "``data`` is a QueryDict". In a form, an
         absent checkbox is False, an absent field is blank, and keys that are not
         parameters (the CSRF token) are ignored. From JSON, an absent key takes
-        the default, and an unknown key is an error.
+        the default, ``null`` is None (an ``X | None`` parameter) or an error, and an
+        unknown key is an error.
         """
         if from_form is None:
             from_form = isinstance(data, QueryDict)
-        form = self.form_class()(data)
+        form = self.form_class()(data, from_form=from_form)
         values, errors = ({}, {}) if from_form else self._absent_from_json(form, data)
         if not form.is_valid():
             for name, problems in form.errors.as_data().items():
                 errors[name] = [message for problem in problems for message in problem]
         errors = {p.name: errors[p.name] for p in self if p.name in errors}
         if not from_form:
-            errors.update((key, [UNKNOWN_PARAMETER % {"name": key}]) for key in self._unknown(data))
+            for key in self._unknown(data):
+                errors[quoted(key)] = [UNKNOWN_PARAMETER % {"name": quoted(key)}]
         if errors:
             raise ParameterErrors(errors)
         values.update(form.cleaned_data)
@@ -305,6 +330,8 @@ def _read_parameter(argument: inspect.Parameter, hint) -> Parameter:
     details = _kind_of(base)
     queryset = next((item for item in metadata if isinstance(item, models.QuerySet)), None)
     _check_queryset(queryset, details.get("model"))
+    bounds = next((item for item in metadata if isinstance(item, Range)), None)
+    _check_range(bounds, details["kind"])
     default = MISSING if argument.default is argument.empty else argument.default
     parameter = Parameter(
         name=argument.name,
@@ -313,6 +340,7 @@ def _read_parameter(argument: inspect.Parameter, hint) -> Parameter:
         required=default is MISSING and not nullable,
         nullable=nullable,
         queryset=queryset,
+        range=bounds,
         **details,
     )
     if default is MISSING:
@@ -385,6 +413,22 @@ def _check_queryset(queryset, model) -> None:
         )
 
 
+def _check_range(bounds: Range | None, kind: str) -> None:
+    if bounds is None:
+        return
+    if not KINDS[kind].accepts_range:
+        raise _Invalid("has a Range in Annotated, which bounds int, float and Decimal parameters")
+    ends = [end for end in (bounds.min, bounds.max) if end is not None]
+    if not ends or not all(is_a(end, _NUMBERS) and Decimal(end).is_finite() for end in ends):
+        raise _Invalid(f"has {bounds!r}: give a number as min, max or both")
+    if len(ends) == 2 and bounds.min > bounds.max:
+        raise _Invalid(f"has {bounds!r}, whose min is above its max")
+    if kind == "int" and not all(SAFE_INTEGERS.contains(end) for end in ends):
+        raise _Invalid(
+            f"has {bounds!r} beyond ±{SAFE_INTEGERS.max}, the whole numbers JSON carries exactly"
+        )
+
+
 def _checked_default(parameter: Parameter, default, hint):
     """The default as a clean value of its own type, or ``_Invalid``."""
     if default is None:
@@ -403,10 +447,14 @@ def _checked_default(parameter: Parameter, default, hint):
                 f"has a default {default!r} that is not a primary key of {parameter.model.__name__}"
             )
         return default
+    # The field of the parameter with a default (blank text may then be one), without
+    # the initial value, which shows a default before it is known to be valid.
+    with_default = replace(parameter, default=default)
+    field = KINDS[parameter.kind].form_field(with_default, required=not with_default.may_be_blank)
     # A DefinitionError is for developers: in English, whatever the request's language.
     with translation.override("en"):
         try:
-            return parameter.form_field().clean(default)
+            return field.clean(default)
         except ValidationError as exc:
             raise _Invalid(
                 f"has a default {default!r} that is not valid: {' '.join(exc.messages)}"
