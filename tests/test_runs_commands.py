@@ -2,11 +2,15 @@
 
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.testing import make_user
+from audit.models import AuditEvent
+from runs.management.commands.trigger import Command as TriggerCommand
 from runs.models import WorkflowRun
 from runs.testing import stub_broker, use_workflows
 
@@ -62,6 +66,66 @@ def test_trigger_wait_exits_1_when_the_run_fails(loaded):
     assert "  fragile: failed in " in out.getvalue()
     assert "RuntimeError: not fixed yet" in out.getvalue()
     assert "  after_fix: upstream_failed" in out.getvalue()
+
+
+def test_trigger_wait_prints_the_last_lines_of_a_failed_shell_step(loaded):
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Run #1 of shell_fails failed."):
+        call_command("trigger", "shell_fails", "--wait", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(
+        r"  fail: failed in [\d.]+ s: Exited with code 3\. Last lines of the log:", lines[1]
+    )
+    assert lines[2:4] == ["    about to fail", "    really"]
+
+
+def test_trigger_from_a_terminal_prints_its_error_without_a_class_name(loaded, capsys):
+    with pytest.raises(SystemExit) as exited:
+        TriggerCommand().run_from_argv(
+            ["manage.py", "trigger", "shell_fails", "--wait", "--skip-checks"]
+        )
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.err == "Run #1 of shell_fails failed.\n"
+    assert "    really\n" in captured.out
+
+
+def test_a_run_from_the_command_line_says_so_in_the_run_and_the_audit_trail(loaded):
+    trigger("single")
+    run = WorkflowRun.objects.get()
+    assert (run.trigger, run.started_by) == ("command_line", None)
+    event = AuditEvent.objects.get(verb="run.triggered")
+    assert event.details["trigger"] == "command_line"
+    assert event.actor is None
+
+
+def test_trigger_as_credits_the_run_to_that_user(loaded):
+    alice = make_user("alice")
+    trigger("single", "--as", "alice")
+    run = WorkflowRun.objects.get()
+    assert (run.trigger, run.started_by) == ("command_line", alice)
+    event = AuditEvent.objects.get(verb="run.triggered")
+    assert (event.actor, event.actor_label, event.details["trigger"]) == (
+        alice,
+        "alice",
+        "command_line",
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("nobody", "--as: no user named 'nobody'. Give the user name someone logs in with."),
+        ("gone", "--as: user 'gone' is deactivated; a run cannot be credited to them."),
+    ],
+)
+def test_trigger_as_refuses_an_unknown_or_deactivated_user(loaded, username, message):
+    make_user("gone", is_active=False)
+    with pytest.raises(CommandError) as caught:
+        trigger("single", "--as", username)
+    assert (str(caught.value), caught.value.returncode) == (message, 2)
+    assert not WorkflowRun.objects.exists()
+    assert not AuditEvent.objects.filter(verb="run.triggered").exists()
 
 
 def test_trigger_collects_a_repeated_parameter_into_a_list(loaded):

@@ -1,9 +1,12 @@
-"""``manage.py trigger <slug> [--param name=value …] [--wait]``: start a run from a terminal."""
+"""``manage.py trigger <slug> [--param name=value …] [--as USERNAME] [--wait]``: start a run."""
 
 import logging
+import sys
+import textwrap
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from runs.embedded import EmbeddedWorker
@@ -19,8 +22,9 @@ POLL_SECONDS = 0.2
 class Command(BaseCommand):
     help = (
         "Start a run of a workflow, as its Run button does. Give parameters as "
-        "--param name=value (repeat a name for a list). --wait follows the run, prints each "
-        "task's end and exits 0 on success, 1 otherwise."
+        "--param name=value (repeat a name for a list). --as USERNAME credits the run to that "
+        "user. --wait follows the run, prints each task's end and exits 0 on success, "
+        "1 otherwise."
     )
 
     def add_arguments(self, parser):
@@ -30,17 +34,34 @@ class Command(BaseCommand):
         )
         parser.add_argument("--wait", action="store_true", help="Follow the run to its end.")
         parser.add_argument("--note", default="", help="A note kept with the run.")
+        parser.add_argument(
+            "--as",
+            dest="username",
+            metavar="USERNAME",
+            help="Credit the run to this user (the runs list and the audit trail show them).",
+        )
 
-    def handle(self, *args, slug, params, wait, note, **options):
+    def execute(self, *args, **options):
+        if not self._called_from_command_line or options.get("traceback"):
+            return super().execute(*args, **options)
+        try:
+            return super().execute(*args, **options)
+        except CommandError as exc:
+            # Django would print "CommandError: …" before the message; people read the message.
+            self.stderr.write(str(exc))
+            sys.exit(exc.returncode)
+
+    def handle(self, *args, slug, params, wait, note, username, **options):
         workflow = _workflow(slug)
         parameters = _parse_params(params)
+        user = _user(username) if username is not None else None
         embedded = None
         if wait and not settings.BROKER_URL:
             # No shared broker: the messages live in this process, so it runs them itself.
             logging.getLogger("dramatiq").setLevel(logging.WARNING)
             embedded = EmbeddedWorker(threads=settings.BATON_WORKER_THREADS).start()
         try:
-            run = self._start(workflow, parameters, note)
+            run = self._start(workflow, parameters, note, user)
             if wait:
                 run = self._follow(run)
         finally:
@@ -54,9 +75,15 @@ class Command(BaseCommand):
         if wait and run.state != RunState.SUCCESS:
             raise CommandError(f"Run #{run.number} of {slug} {run.state}.", returncode=1)
 
-    def _start(self, workflow, parameters, note) -> WorkflowRun:
+    def _start(self, workflow, parameters, note, user) -> WorkflowRun:
         try:
-            run = trigger_run(workflow=workflow, parameters=parameters, note=note)
+            run = trigger_run(
+                workflow=workflow,
+                parameters=parameters,
+                note=note,
+                started_by=user,
+                trigger=WorkflowRun.Trigger.COMMAND_LINE,
+            )
         except WorkflowNotRunnable as exc:
             raise CommandError(str(exc), returncode=2) from None
         except ParameterErrors as exc:
@@ -98,6 +125,21 @@ def _workflow(slug: str) -> Workflow:
     return workflow
 
 
+def _user(username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(
+            f"--as: no user named '{username}'. Give the user name someone logs in with.",
+            returncode=2,
+        )
+    if not user.is_active:
+        raise CommandError(
+            f"--as: user '{username}' is deactivated; a run cannot be credited to them.",
+            returncode=2,
+        )
+    return user
+
+
 def _parse_params(items: list[str]) -> dict:
     values: dict = {}
     for item in items:
@@ -117,10 +159,15 @@ def _describe(task: TaskRun) -> str:
     seconds = ""
     if task.started_at and task.finished_at:
         seconds = f" in {(task.finished_at - task.started_at).total_seconds():.2f} s"
-    first_error_line = task.error.strip().splitlines()[0] if task.error.strip() else ""
+    error_lines = task.error.strip().splitlines()
+    first_error_line = error_lines[0] if error_lines else ""
     if task.state == TaskState.UP_FOR_RETRY:
         return f"  {task.task_name}: attempt {task.attempt} failed ({first_error_line}), will retry"
     line = f"  {task.task_name}: {task.state}{seconds}"
-    if task.state == TaskState.FAILED and first_error_line:
+    if task.state == TaskState.FAILED and error_lines:
+        # The rest of the error is the end of a shell step's log: what it printed last.
         line += f": {first_error_line}"
+        rest = "\n".join(error_lines[1:])
+        if rest:
+            line += "\n" + textwrap.indent(rest, "    ")
     return line
