@@ -17,6 +17,7 @@ def start_demo_runs(*, user) -> list[WorkflowRun]:
             workflow=workflow,
             parameters={},
             started_by=user,
+            trigger=WorkflowRun.Trigger.DEMO,
             note="Demo run started by `manage.py up` on its first start.",
         )
         for workflow in workflows

@@ -155,6 +155,8 @@ def list_runs(request, filters: Query[RunFilters]):
         runs = runs.filter(workflow__slug=filters.workflow)
     if filters.state:
         runs = runs.filter(state=filters.state)
+    if filters.trigger:
+        runs = runs.filter(trigger=filters.trigger)
     if filters.created_after:
         runs = runs.filter(created_at__gte=filters.created_after)
     if filters.created_before:

@@ -47,6 +47,8 @@ TRIGGER_WORDS = {
     WorkflowRun.Trigger.API: gettext_lazy("Through the API"),
     WorkflowRun.Trigger.BACKFILL: gettext_lazy("By a backfill"),
     WorkflowRun.Trigger.RETRY: gettext_lazy("As a retry"),
+    WorkflowRun.Trigger.COMMAND_LINE: gettext_lazy("From the command line"),
+    WorkflowRun.Trigger.DEMO: gettext_lazy("As a demo"),
 }
 
 
