@@ -81,3 +81,11 @@ def test_the_api_filters_runs_by_how_they_started(db):
         assert refused.status_code == 422
         assert "trigger" in refused.content.decode()
         assert "command_line" in refused.content.decode()
+
+
+def test_the_trigger_kinds_speak_french(client, world):
+    make_run(world.report, trigger="command_line")
+    client.force_login(world.root)
+    html = client.get(reverse("runs:list"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Depuis la ligne de commande" in html
+    assert ">En démonstration</option>" in html
