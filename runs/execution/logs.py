@@ -17,6 +17,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from workflows.parameter_limits import escaped
+
 from ..models import TaskLogChunk
 
 MASK = "***"
@@ -99,7 +101,8 @@ class TaskLogWriter:
                 if len(text) - end < MAX_PARTIAL_LINE and end < len(text):
                     self._pending = [text[end:]]
                     text = text[:end]
-        return self.mask(text)
+        # PostgreSQL stores no NUL and no lone surrogate: they are kept as \u escapes.
+        return escaped(self.mask(text))
 
     @property
     def secrets(self) -> tuple[str, ...]:

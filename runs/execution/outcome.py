@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 
+from workflows.parameter_limits import BadText, escaped, find_bad_text
+
 from ..states import TaskState
 from .watch import Interruption
 
@@ -18,6 +20,15 @@ class Outcome:
     traceback: str = ""
     retryable: bool = False
 
+    def __post_init__(self):
+        # PostgreSQL stores no NUL and no lone surrogate: such text, from any runner, would
+        # make recording the finish fail. A message keeps it escaped; a result fails the task.
+        self.error, self.traceback = escaped(self.error), escaped(self.traceback)
+        bad = find_bad_text(self.result) if self.state == TaskState.SUCCESS else None
+        if bad:
+            self.state, self.result, self.retryable = TaskState.FAILED, None, False
+            self.error = _unstorable_result(bad)
+
     @classmethod
     def failed(cls, error: str, *, traceback: str = "", retryable: bool = True) -> "Outcome":
         return cls(TaskState.FAILED, error=error, traceback=traceback, retryable=retryable)
@@ -25,6 +36,18 @@ class Outcome:
     @classmethod
     def interrupted(cls, interruption: Interruption) -> "Outcome":
         return cls(interruption.state, error=interruption.message, retryable=interruption.retryable)
+
+
+def _unstorable_result(bad: BadText) -> str:
+    if bad.is_nul:
+        what, fix = "a NUL character (\\u0000)", "remove it, e.g. text.replace('\\x00', '')"
+    else:
+        what = f"a lone surrogate ({bad.shown}), which is not a Unicode character"
+        fix = "decode bytes with errors='replace' rather than 'surrogateescape'"
+    return (
+        f"The task returned text the database cannot store: {what} in {bad.where()}. "
+        f"Return valid text: {fix}."
+    )
 
 
 def result_outcome(value: Any) -> Outcome:
