@@ -6,6 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
+
+from config.database_files import file_for_database
 
 USERNAME = "admin"
 
@@ -18,7 +21,18 @@ class LocalLogin:
 
 
 def password_file() -> Path:
-    return Path(settings.VAR_DIR) / "admin-password.txt"
+    """The password of this database's admin; each database has its own file."""
+    path = file_for_database("admin-password.txt")
+    # Before files were kept per database, the default database's was var/admin-password.txt.
+    legacy = Path(settings.VAR_DIR) / "admin-password.txt"
+    if not path.exists() and legacy.exists() and _is_default_database():
+        legacy.rename(path)
+    return path
+
+
+def _is_default_database() -> bool:
+    name = connection.settings_dict["NAME"]
+    return connection.vendor == "sqlite" and Path(name).resolve() == settings.SQLITE_PATH.resolve()
 
 
 def ensure_local_admin() -> LocalLogin:

@@ -9,8 +9,9 @@ import fcntl
 import logging
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
+
+from config.database_files import file_for_database
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class PostgresLeaderLock:
 
 class FileLeaderLock:
     def __init__(self, path: Path | None = None):
-        self.path = path or Path(settings.VAR_DIR) / "scheduler.lock"
+        self.path = path or file_for_database("scheduler.lock")
         self._file = None
 
     def acquire(self) -> bool:
