@@ -13,6 +13,8 @@ from django.db import connection
 
 from config.database_files import file_for_database
 
+from .execution.reconnect import DATABASE
+
 logger = logging.getLogger(__name__)
 
 # An arbitrary constant naming Baton's scheduler lock among advisory locks.
@@ -20,6 +22,13 @@ ADVISORY_LOCK_KEY = 0x0BA7_0005
 
 
 class PostgresLeaderLock:
+    """Leader while its own connection holds the advisory lock; a lost connection loses it.
+
+    The server frees the lock when the session ends (a PostgreSQL restart ends
+    them all), so after a lost connection this process leads again only once it
+    has taken the lock again, on a new connection.
+    """
+
     def __init__(self):
         self._conn = None
 
@@ -29,6 +38,7 @@ class PostgresLeaderLock:
         params = connection.get_connection_params()
         params.pop("cursor_factory", None)
         params.pop("context", None)
+        params.setdefault("connect_timeout", 5)
         conn = psycopg.connect(**params, autocommit=True)
         # The server drops (and unlocks) a vanished leader's session within ~10 s.
         for name, value in (("idle", 4), ("interval", 2), ("count", 3)):
@@ -39,8 +49,9 @@ class PostgresLeaderLock:
         """True while this process is the leader; tries to become it otherwise."""
         import psycopg
 
+        holding = self._conn is not None and not self._conn.closed
         try:
-            if self._conn is None or self._conn.closed:
+            if not holding:
                 self._conn = self._connect()
                 (got,) = self._conn.execute(
                     "SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]
@@ -51,7 +62,9 @@ class PostgresLeaderLock:
             self._conn.execute("SELECT 1")  # still connected, so still holding it
             return True
         except psycopg.Error as exc:
-            logger.warning("Scheduler lost its database connection: %s", exc)
+            if holding:
+                logger.warning("Scheduler lost its database connection, and the lock: %s", exc)
+            DATABASE.began(exc)  # logged once per outage, however many ticks it lasts
             self.release()
             return False
 

@@ -28,12 +28,16 @@ BATCH = 500
 RETRY_GRACE = timedelta(seconds=2)
 
 
-def sweep(now: datetime) -> dict[str, int]:
-    """Run every sweep once; returns how many rows each one repaired."""
+def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[str, int]:
+    """Run every sweep once; returns how many rows each one repaired.
+
+    ``heartbeats_since``: when the database answered again after an outage, which
+    stopped the workers' heartbeats as well (see ``recover_dead_workers``).
+    """
     done = {
         "retries_sent": send_due_retries(now),
         "queued_resent": resend_stale_queued(now),
-        "dead_workers": recover_dead_workers(now),
+        "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
         "runs_timed_out": fail_overdue_runs(now),
         "runs_started": start_waiting(now),
     }
@@ -75,9 +79,16 @@ def resend_stale_queued(now: datetime) -> int:
     return sent
 
 
-def recover_dead_workers(now: datetime) -> int:
-    """running rows whose worker went silent: retried if attempts are left, else failed."""
-    cutoff = now - timedelta(seconds=settings.BATON_HEARTBEAT_TIMEOUT)
+def recover_dead_workers(now: datetime, *, heartbeats_since: datetime | None = None) -> int:
+    """running rows whose worker went silent: retried if attempts are left, else failed.
+
+    Not within a heartbeat timeout of ``heartbeats_since`` (the end of a database
+    outage): every heartbeat is stale then, the live workers' too.
+    """
+    timeout = timedelta(seconds=settings.BATON_HEARTBEAT_TIMEOUT)
+    if heartbeats_since is not None and now - heartbeats_since < timeout:
+        return 0
+    cutoff = now - timeout
     silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     lost = TaskRun.objects.filter(silent, state=TaskState.RUNNING).select_related("run__workflow")[
         :BATCH

@@ -10,22 +10,44 @@ the leader lock acts.
 import heapq
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import dramatiq
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import Error, IntegrityError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask, PeriodicTasks
+from dramatiq.errors import DramatiqError
+from redis import RedisError
 
 from workflows.models import WorkflowSchedule
 from workflows.schedules import BATON_TASK, Timing, next_fire_after, slots_between
 
 from . import recovery
+from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
 from .leader import leader_lock
 
 logger = logging.getLogger(__name__)
+
+# A message sent on commit raises the broker's own error (Redis's is no DramatiqError).
+BROKER_ERRORS = (DramatiqError, RedisError, OSError)
+
+
+def _broker_answers() -> bool:
+    client = getattr(dramatiq.get_broker(), "client", None)  # Redis; the stub has none
+    if client is None:
+        return True
+    try:
+        client.ping()
+    except RedisError:
+        return False
+    return True
+
+
+BROKER = Outage("Broker", answers=_broker_answers)
 
 # How far back to look for the latest missed slot of a workflow without catch-up.
 _PROBE_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
@@ -91,6 +113,7 @@ class ScheduleBook:
         self.version = None
         self.timings: dict[int, Timing] = {}
         self.heap: list[DueSlot] = []
+        self.latest: dict[int, datetime] = {}  # per schedule, the last slot in the heap
 
     def reload_if_changed(self, now: datetime) -> bool:
         version = PeriodicTasks.last_change()
@@ -105,7 +128,7 @@ class ScheduleBook:
         rows = PeriodicTask.objects.filter(
             task=BATON_TASK, enabled=True, baton_schedule__isnull=False
         ).values_list(*_ROW_FIELDS)
-        self.timings, self.heap, fresh = {}, [], []
+        self.timings, self.heap, self.latest, fresh = {}, [], {}, []
         for row in rows:
             task_id, last_run_at, catchup = row[0], row[1], row[-1]
             timing = self.timings[task_id] = _timing_of_row(row)
@@ -126,6 +149,8 @@ class ScheduleBook:
         upcoming = next_fire_after(timing, max(previous, now))
         if upcoming is not None:
             self.heap.append(DueSlot(upcoming, task_id, previous))
+        if self.heap and self.heap[-1].task_id == task_id:
+            self.latest[task_id] = self.heap[-1].at
 
     def pop_due(self, now: datetime) -> list[DueSlot]:
         due = []
@@ -134,10 +159,13 @@ class ScheduleBook:
         return due
 
     def push_next(self, slot: DueSlot) -> None:
+        if self.latest.get(slot.task_id, slot.at) > slot.at:
+            return  # a caught-up slot: the later ones are in the heap already
         timing = self.timings.get(slot.task_id)
         upcoming = timing and next_fire_after(timing, slot.at)
         if upcoming is not None:
             heapq.heappush(self.heap, DueSlot(upcoming, slot.task_id, slot.at))
+            self.latest[slot.task_id] = upcoming
 
     def seconds_until_next(self, now: datetime) -> float:
         if not self.heap:
@@ -191,25 +219,54 @@ class Scheduler:
         self.book = ScheduleBook()
         self.lock = leader_lock()
         self.is_leader = False
+        # When the database answered again after an outage (stopping workers' heartbeats too).
+        self.in_outage = False
+        self.database_back_at: datetime | None = None
 
     def run(self, stop: threading.Event) -> None:
         logger.info("Scheduler started")
         try:
             while not stop.is_set():
                 close_old_connections()
-                stop.wait(self.tick())
+                stop.wait(self.safe_tick())
         finally:
             self.lock.release()
             logger.info("Scheduler stopped")
+
+    def safe_tick(self) -> float:
+        """``tick``, which a database or broker outage does not end: noted once, tried again.
+
+        After an error the schedules are read afresh: slots popped but not started
+        are found again from each schedule's ``last_run_at`` (and a slot started
+        twice is refused by the database), so none is lost or doubled.
+        """
+        tried_at, wait = time.monotonic(), self.max_sleep
+        try:
+            wait = unless_unreachable(self.tick, self.max_sleep)
+        except Error:
+            logger.exception("Scheduler: database error; trying again")
+            drop_connection()
+            self.book.version = None
+        except BROKER_ERRORS as exc:
+            BROKER.began(exc)
+            self.book.version = None
+        else:
+            BROKER.ended(tried_at)
+        if DATABASE.ongoing:
+            self.in_outage = True
+            self.book.version = None
+        return wait
 
     def tick(self) -> float:
         """Do one round of work; returns how long to sleep before the next."""
         if not self._lead():
             return self.max_sleep
         now = self.clock()
+        if self.in_outage:
+            self.in_outage, self.database_back_at = False, now
         self.book.reload_if_changed(now)
         self.process_due(now)
-        recovery.sweep(now)
+        recovery.sweep(now, heartbeats_since=self.database_back_at)
         return min(self.book.seconds_until_next(self.clock()), self.max_sleep)
 
     def _lead(self) -> bool:
@@ -228,20 +285,3 @@ class Scheduler:
             self.book.push_next(slot)
         return started
 
-
-class EmbeddedScheduler:
-    """The scheduler in a thread, for ``manage.py up``."""
-
-    def __init__(self):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=Scheduler().run, args=(self._stop,), name="baton-scheduler", daemon=True
-        )
-
-    def start(self) -> "EmbeddedScheduler":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_seconds: float = 5) -> None:
-        self._stop.set()
-        self._thread.join(timeout_seconds)

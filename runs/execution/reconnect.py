@@ -127,8 +127,8 @@ def survives_outages(fn: Callable[P, R]) -> Callable[P, R]:
     return retrying
 
 
-def unless_unreachable(fn: Callable[[], object]) -> bool:
-    """For a loop that comes back to ``fn`` by itself: False when the database is unreachable.
+def unless_unreachable(fn: Callable[[], R], otherwise: R) -> R:
+    """For a loop that comes back to ``fn`` by itself: ``otherwise`` when the database is down.
 
     A connection that an outage already over left broken is replaced and ``fn``
     run again at once; an outage still under way is noted (logged once per
@@ -137,17 +137,16 @@ def unless_unreachable(fn: Callable[[], object]) -> bool:
     for retry in (False, True):
         tried_at = time.monotonic()
         try:
-            fn()
+            result = fn()
         except DISCONNECTED as exc:
             if not _replaced_lost_connection(exc):
                 raise
             if retry:
                 DATABASE.began(exc)
-                return False
         else:
             DATABASE.ended(tried_at)
-            return True
-    return False
+            return result
+    return otherwise
 
 
 def _replaced_lost_connection(exc: BaseException) -> bool:

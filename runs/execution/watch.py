@@ -152,7 +152,7 @@ class WatchThread(threading.Thread):
         if not (check or flush or heartbeat):
             return
         # An outage is logged once; the next ticks simply try again.
-        unless_unreachable(lambda: self._store(tasks, check, flush, heartbeat))
+        unless_unreachable(lambda: self._store(tasks, check, flush, heartbeat), None)
 
     def _store(self, tasks: list[ActiveTask], check: bool, flush: bool, heartbeat: bool):
         if check:

@@ -1,0 +1,81 @@
+"""A real `runscheduler` process through a database outage (its own PostgreSQL stopped, started).
+
+It stays up, logs the outage once, leads again once it holds the lock again,
+and starts every slot exactly once: those missed while the database was down
+by catch-up, the next ones on time.
+"""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from runs.models import WorkflowRun
+from workflows.models import Workflow, WorkflowSchedule
+from workflows.schedules import BATON_TASK
+
+from .own_postgres import answering
+from .test_scheduler_processes import SchedulerProcess
+
+pytestmark = pytest.mark.integration
+
+OUTAGE_SECONDS = 3
+LEADER = "Scheduler is the leader"
+
+
+def wait_until(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.05)
+
+
+def every_second_schedule() -> Workflow:
+    every_second = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    start = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+    task = PeriodicTask.objects.create(
+        name="every second", task=BATON_TASK, interval=every_second, start_time=start
+    )
+    workflow = Workflow.objects.get(slug="every_second")  # catchup=True
+    Workflow.objects.filter(pk=workflow.pk).update(max_active_runs=1000)
+    WorkflowSchedule.objects.create(periodic_task=task, workflow=workflow)
+    return workflow
+
+
+def test_the_scheduler_survives_a_database_outage(on_own_postgres, worker_env, tmp_path):
+    env = {**worker_env, "DATABASE_URL": on_own_postgres.url()}
+    workflow = every_second_schedule()
+    runs = WorkflowRun.objects.filter(workflow=workflow, trigger="schedule")
+    scheduler = SchedulerProcess(env, tmp_path / "scheduler.log")
+    try:
+        scheduler.wait_for(LEADER)
+        wait_until(lambda: runs.count() >= 2, 15, "the scheduler started no run")
+
+        on_own_postgres.stop()
+        scheduler.wait_for("Database unreachable, retrying", timeout=10)
+        time.sleep(OUTAGE_SECONDS)  # the outage itself: ticks keep failing meanwhile
+        on_own_postgres.start()
+        back = timezone.now()
+
+        wait_until(lambda: scheduler.output().count(LEADER) == 2, 15, "it did not lead again")
+        wait_until(
+            lambda: answering(runs.filter(logical_date__gt=back + timedelta(seconds=1)).exists),
+            15,
+            "no slot started after the outage",
+        )
+        assert scheduler.process.poll() is None  # still up
+    finally:
+        answering(lambda: PeriodicTask.objects.update(enabled=False))
+        scheduler.stop()
+
+    slots = sorted(runs.values_list("logical_date", flat=True))
+    assert len(slots) == len(set(slots))  # no slot twice
+    steps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)}
+    assert steps == {1.0}  # the slots of the outage were caught up: none missed
+    output = scheduler.output()
+    assert output.count("Database unreachable, retrying") == 1, output
+    assert output.count("Database back after") == 1, output
+    assert "Traceback" not in output
