@@ -46,6 +46,11 @@ class AuditEvent(models.Model):
         RUN_RETRIED = "run.retried", _("failed tasks retried")
         TASK_RETRIED = "task.retried", _("task retried")
         TASK_MARKED = "task.marked", _("task marked")
+        # Moves the scheduler makes by itself (actor "system").
+        TASK_RECOVERED = "task.recovered", _("task of a silent worker recovered")
+        TASK_RESENT = "task.resent", _("lost task message sent again")
+        TASK_RETRY_SENT = "task.retry_sent", _("due retry sent")
+        RUN_TIMED_OUT = "run.timed_out", _("run timed out")
         WORKFLOW_PAUSED = "workflow.paused", _("workflow paused")
         WORKFLOW_UNPAUSED = "workflow.unpaused", _("workflow unpaused")
         WORKFLOW_ADDED = "workflow.added", _("workflow added")
