@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "django_htmx",
     "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
+    "csp",
     "workflows",
     "runs",
     "accounts",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -180,6 +182,25 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing folder
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Only Baton's own files run or style a page: no inline script, style attribute or eval
+# (htmx is told so in base.html), nothing may frame it, forms post back to Baton only.
+# The Google button posts to Baton, which redirects to Google: Chromium checks that
+# redirect against form-action too. The admin and the API docs (Swagger UI) comply as is.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"]
+        + (["https://accounts.google.com"] if env.str("GOOGLE_CLIENT_ID", default="") else []),
+    }
+}
 
 # --- Production hardening (active when DEBUG=0) -------------------------------------
 if not DEBUG:

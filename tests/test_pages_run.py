@@ -100,7 +100,9 @@ def test_it_draws_a_timeline_bar_per_started_task(client, world):
     page = run_page(client, world.viewer, run).content.decode()
 
     assert (
-        len(re.findall(r'class="gantt-bar st-success" style="left: [\d.]+%; width: [\d.]+%"', page))
+        len(
+            re.findall(r'class="gantt-bar st-success" data-left="[\d.]+" data-width="[\d.]+"', page)
+        )
         == 3
     )
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION = {
@@ -66,3 +68,48 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
         "django.db.backends.postgresql",
         "dramatiq.brokers.redis.RedisBroker",
     ]
+
+
+def _directives(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";") if part.strip())
+
+
+@pytest.mark.django_db
+def test_every_page_gets_the_strict_content_security_policy(client):
+    response = client.get("/accounts/login/")
+
+    assert _directives(response["Content-Security-Policy"]) == {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "frame-ancestors": "'none'",
+        "form-action": "'self'",
+    }
+
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
+
+
+@pytest.mark.parametrize(
+    ("env", "form_action", "cache"),
+    [
+        ({"GOOGLE_CLIENT_ID": "id-1", "BROKER_URL": "redis://r:6379/0"}, "google", REDIS_CACHE),
+        ({"GOOGLE_CLIENT_ID": "", "BROKER_URL": "", "REDIS_URL": "redis://r/1"}, "", REDIS_CACHE),
+        ({"GOOGLE_CLIENT_ID": "", "BROKER_URL": "", "REDIS_URL": ""}, "", DATABASE_CACHE),
+    ],
+)
+def test_forms_reach_google_only_with_google_login_and_the_cache_is_shared(env, form_action, cache):
+    """Google in form-action only when set up; the cache in Redis when there is one, else the DB."""
+    code = (
+        "from django.conf import settings as s;"
+        "print(' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']));"
+        "print(s.CACHES['default']['BACKEND'])"
+    )
+    result = manage("shell", "--no-imports", "-c", code, env=env)
+
+    google = " https://accounts.google.com" if form_action else ""
+    assert result.stdout.splitlines() == [f"'self'{google}", cache], result.stderr
