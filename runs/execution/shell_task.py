@@ -4,7 +4,9 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from django.conf import settings
 
@@ -12,19 +14,14 @@ from ..states import TaskState
 from .outcome import Outcome
 from .watch import ActiveTask
 
+GUARD = Path(__file__).with_name("shell_guard.py")
+
 
 def run_shell_task(argv: list[str], *, env: dict, cwd: str | None, active: ActiveTask) -> Outcome:
-    """Run the command in its own process group; timeout and cancel kill the whole group."""
+    """Run the command in its own process group; timeout, cancel and the worker's death
+    kill the whole group."""
     try:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = start_guarded(argv, env=env, cwd=cwd)
     except OSError as exc:
         hint = " (is it executable? chmod +x)" if isinstance(exc, PermissionError) else ""
         return Outcome.failed(
@@ -40,6 +37,36 @@ def run_shell_task(argv: list[str], *, env: dict, cwd: str | None, active: Activ
     reader.join(timeout=2)
     active.writer.flush(final=True)
     return _outcome(process.returncode, active)
+
+
+def start_guarded(argv: list[str], *, env: dict, cwd: str | None) -> subprocess.Popen:
+    """``argv`` under ``shell_guard`` (its parent, the leader of a new session and group),
+    so that the group dies with this process; OSError if the command cannot start."""
+    status_read, status_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(GUARD), str(os.getpid()), str(status_write), *argv],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(status_write,),
+        )
+    except OSError:
+        os.close(status_read)
+        raise
+    finally:
+        os.close(status_write)
+    with os.fdopen(status_read, "rb") as status:
+        failure = status.read()  # the guard closes it once the command runs
+    if failure:
+        process.wait()
+        process.stdout.close()
+        errno = int(failure)
+        raise OSError(errno, os.strerror(errno))
+    return process
 
 
 def _pump(process: subprocess.Popen, active: ActiveTask) -> None:
