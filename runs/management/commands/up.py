@@ -12,8 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_application, run
 
 from accounts.local_admin import ensure_local_admin
-from runs.embedded import EmbeddedWorker
-from runs.scheduler import EmbeddedScheduler
+from runs.embedded import EmbeddedScheduler, EmbeddedWorker, Supervisor
 
 
 class Command(BaseCommand):
@@ -67,6 +66,9 @@ class Command(BaseCommand):
         if not options["no_scheduler"]:
             services.append(EmbeddedScheduler().start())
             self.stdout.write("Scheduler: starting scheduled runs and repairing lost work.")
+        if services:
+            # Stopped first (services stop in reverse order), so it restarts nothing on the way out.
+            services.append(Supervisor(services).start())
         return services
 
     def _start_demo_runs(self):
