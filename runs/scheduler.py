@@ -1,0 +1,287 @@
+"""The scheduler: starts runs when their schedule is due, and repairs what was lost.
+
+Each tick (at most a second apart) it starts due runs and runs the recovery
+sweeps of ``runs.recovery``. Schedules are held in memory, ordered by their
+next slot, and reloaded only when django-celery-beat's ``PeriodicTasks``
+marker says a row changed. Several schedulers may run; only the one holding
+the leader lock acts.
+"""
+
+import heapq
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import dramatiq
+from django.conf import settings
+from django.db import Error, IntegrityError, close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask, PeriodicTasks
+from dramatiq.errors import DramatiqError
+from redis import RedisError
+
+from workflows.models import WorkflowSchedule
+from workflows.schedules import BATON_TASK, Timing, next_fire_after, slots_between
+
+from . import recovery
+from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
+from .leader import leader_lock
+
+logger = logging.getLogger(__name__)
+
+# A message sent on commit raises the broker's own error (Redis's is no DramatiqError).
+BROKER_ERRORS = (DramatiqError, RedisError, OSError)
+
+
+def _broker_answers() -> bool:
+    client = getattr(dramatiq.get_broker(), "client", None)  # Redis; the stub has none
+    if client is None:
+        return True
+    try:
+        client.ping()
+    except RedisError:
+        return False
+    return True
+
+
+BROKER = Outage("Broker", answers=_broker_answers)
+
+# How far back to look for the latest missed slot of a workflow without catch-up.
+_PROBE_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
+
+
+@dataclass(order=True)
+class DueSlot:
+    at: datetime
+    task_id: int = field(compare=False)
+    previous: datetime | None = field(compare=False, default=None)
+
+
+def latest_slot(when, after: datetime, now: datetime) -> datetime | None:
+    """The last slot in (after, now], looking back in growing windows to bound the work."""
+    for window in _PROBE_WINDOWS:
+        start = max(after, now - window)
+        slots = slots_between(when, start, now, limit=10_000)
+        if slots:
+            return slots[-1]
+        if start == after:
+            return None
+    return None
+
+
+def missed_slots(timing: Timing, last: datetime, catchup: bool, now: datetime) -> list[datetime]:
+    """Slots that passed since ``last``: all (bounded) with catch-up, else only the latest."""
+    if catchup:
+        return slots_between(timing, last, now, limit=settings.BATON_CATCHUP_LIMIT)
+    latest = latest_slot(timing, last, now)
+    return [latest] if latest else []
+
+
+_ROW_FIELDS = (
+    "pk",
+    "last_run_at",
+    "start_time",
+    "crontab__minute",
+    "crontab__hour",
+    "crontab__day_of_week",
+    "crontab__day_of_month",
+    "crontab__month_of_year",
+    "crontab__timezone",
+    "interval__every",
+    "interval__period",
+    "clocked__clocked_time",
+    "baton_schedule__workflow__catchup",
+)
+
+
+def _timing_of_row(row: tuple) -> Timing:
+    _, _, start_time, *cron, tz, every, period, once_at, _ = row
+    if cron[0] is not None:
+        return Timing(cron=(*cron, str(tz)))
+    if every is not None:
+        return Timing(every=timedelta(**{period: every}), start_time=start_time)
+    return Timing(once_at=once_at)
+
+
+class ScheduleBook:
+    """The enabled Baton schedules' timings, and their next slots in a heap."""
+
+    def __init__(self):
+        self.version = None
+        self.timings: dict[int, Timing] = {}
+        self.heap: list[DueSlot] = []
+        self.latest: dict[int, datetime] = {}  # per schedule, the last slot in the heap
+
+    def reload_if_changed(self, now: datetime) -> bool:
+        version = PeriodicTasks.last_change()
+        if self.version is not None and version == self.version:
+            return False
+        self.version = version
+        self.load(now)
+        return True
+
+    def load(self, now: datetime) -> None:
+        # Plain rows rather than model instances: 10,000 schedules load in well under a second.
+        rows = PeriodicTask.objects.filter(
+            task=BATON_TASK, enabled=True, baton_schedule__isnull=False
+        ).values_list(*_ROW_FIELDS)
+        self.timings, self.heap, self.latest, fresh = {}, [], {}, []
+        for row in rows:
+            task_id, last_run_at, catchup = row[0], row[1], row[-1]
+            timing = self.timings[task_id] = _timing_of_row(row)
+            if last_run_at is None:
+                last_run_at = now
+                fresh.append(task_id)
+            self._push_pending(task_id, timing, last_run_at, catchup, now)
+        # A new schedule counts from now: nothing before it was "missed".
+        PeriodicTask.objects.filter(pk__in=fresh).update(last_run_at=now)
+        heapq.heapify(self.heap)
+        logger.info("Scheduler loaded %d schedules", len(self.timings))
+
+    def _push_pending(self, task_id, timing, last_run_at, catchup, now) -> None:
+        previous = last_run_at
+        for slot in missed_slots(timing, last_run_at, catchup, now):
+            self.heap.append(DueSlot(slot, task_id, previous))
+            previous = slot
+        upcoming = next_fire_after(timing, max(previous, now))
+        if upcoming is not None:
+            self.heap.append(DueSlot(upcoming, task_id, previous))
+        if self.heap and self.heap[-1].task_id == task_id:
+            self.latest[task_id] = self.heap[-1].at
+
+    def pop_due(self, now: datetime) -> list[DueSlot]:
+        due = []
+        while self.heap and self.heap[0].at <= now:
+            due.append(heapq.heappop(self.heap))
+        return due
+
+    def push_next(self, slot: DueSlot) -> None:
+        if self.latest.get(slot.task_id, slot.at) > slot.at:
+            return  # a caught-up slot: the later ones are in the heap already
+        timing = self.timings.get(slot.task_id)
+        upcoming = timing and next_fire_after(timing, slot.at)
+        if upcoming is not None:
+            heapq.heappush(self.heap, DueSlot(upcoming, slot.task_id, slot.at))
+            self.latest[slot.task_id] = upcoming
+
+    def seconds_until_next(self, now: datetime) -> float:
+        if not self.heap:
+            return float("inf")
+        return max((self.heap[0].at - now).total_seconds(), 0.0)
+
+
+def start_scheduled_run(slot: DueSlot):
+    """Start the run of one slot, exactly once; returns the run or None when skipped."""
+    from .services import WorkflowNotRunnable, trigger_run
+
+    schedule = (
+        WorkflowSchedule.objects.select_related("workflow", "periodic_task")
+        .filter(periodic_task_id=slot.task_id)
+        .first()
+    )
+    if schedule is None:
+        return None  # deleted meanwhile; the next reload forgets it
+    task, workflow = schedule.periodic_task, schedule.workflow
+    if workflow.is_paused or not workflow.is_active:
+        return None
+    try:
+        with transaction.atomic():
+            run = trigger_run(
+                workflow=workflow,
+                parameters=schedule.parameters,
+                trigger="schedule",
+                schedule=schedule,
+                logical_date=slot.at,
+                data_interval=(slot.previous, slot.at),
+            )
+            PeriodicTask.objects.filter(pk=task.pk).update(
+                last_run_at=slot.at, total_run_count=F("total_run_count") + 1
+            )
+    except IntegrityError:
+        logger.info("Slot %s of %s already started elsewhere", slot.at, workflow.slug)
+        return None
+    except WorkflowNotRunnable as exc:
+        logger.warning("Schedule %s did not start: %s", task.name, exc)
+        PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
+        return None
+    return run
+
+
+class Scheduler:
+    """One scheduler process (or thread): ``run(stop)`` loops until ``stop`` is set."""
+
+    def __init__(self, *, clock=timezone.now, max_sleep: float = 1.0):
+        self.clock = clock
+        self.max_sleep = max_sleep
+        self.book = ScheduleBook()
+        self.lock = leader_lock()
+        self.is_leader = False
+        # When the database answered again after an outage (stopping workers' heartbeats too).
+        self.in_outage = False
+        self.database_back_at: datetime | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        logger.info("Scheduler started")
+        try:
+            while not stop.is_set():
+                close_old_connections()
+                stop.wait(self.safe_tick())
+        finally:
+            self.lock.release()
+            logger.info("Scheduler stopped")
+
+    def safe_tick(self) -> float:
+        """``tick``, which a database or broker outage does not end: noted once, tried again.
+
+        After an error the schedules are read afresh: slots popped but not started
+        are found again from each schedule's ``last_run_at`` (and a slot started
+        twice is refused by the database), so none is lost or doubled.
+        """
+        tried_at, wait = time.monotonic(), self.max_sleep
+        try:
+            wait = unless_unreachable(self.tick, self.max_sleep)
+        except Error:
+            logger.exception("Scheduler: database error; trying again")
+            drop_connection()
+            self.book.version = None
+        except BROKER_ERRORS as exc:
+            BROKER.began(exc)
+            self.book.version = None
+        else:
+            BROKER.ended(tried_at)
+        if DATABASE.ongoing:
+            self.in_outage = True
+            self.book.version = None
+        return wait
+
+    def tick(self) -> float:
+        """Do one round of work; returns how long to sleep before the next."""
+        if not self._lead():
+            return self.max_sleep
+        now = self.clock()
+        if self.in_outage:
+            self.in_outage, self.database_back_at = False, now
+        self.book.reload_if_changed(now)
+        self.process_due(now)
+        recovery.sweep(now, heartbeats_since=self.database_back_at)
+        return min(self.book.seconds_until_next(self.clock()), self.max_sleep)
+
+    def _lead(self) -> bool:
+        leading = self.lock.acquire()
+        if leading != self.is_leader:
+            logger.info("Scheduler is %s", "the leader" if leading else "on standby")
+            self.is_leader = leading
+            self.book.version = None  # a new leader reads everything afresh
+        return leading
+
+    def process_due(self, now: datetime) -> int:
+        started = 0
+        for slot in self.book.pop_due(now):
+            if start_scheduled_run(slot) is not None:
+                started += 1
+            self.book.push_next(slot)
+        return started
+
