@@ -12,6 +12,7 @@ from runs.models import TaskAttempt, TaskRun, WorkflowRun
 from runs.selectors import task_log
 from runs.services import cancel_run, trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
+from tests.processes import wait_for_command
 from workflows.models import Workflow
 
 WORKFLOWS = Path(__file__).parent / "integration" / "workflows"
@@ -86,7 +87,7 @@ def test_it_kills_a_shell_task_over_its_timeout(engine):
 def test_cancel_kills_a_running_shell_task_within_two_seconds(engine):
     run = start("long_shell")
     wait_for_task(run, "sleep", "running")
-    time.sleep(0.2)  # let the process start
+    wait_for_command(["sleep", "60"])  # the shell command itself runs
     asked = time.monotonic()
     assert cancel_run(run=run) is True
     task = wait_for_task(run, "sleep", "cancelled", timeout=2)

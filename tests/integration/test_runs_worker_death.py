@@ -44,7 +44,12 @@ def test_a_worker_killed_mid_task_leaves_it_running_with_a_stale_heartbeat(loade
     task = wait_for_heartbeats(run)
     own_worker.kill()
     assert is_dead(int(task.worker.rsplit(":", 1)[1]))  # the process that ran it
-    time.sleep(1.5)  # three heartbeat intervals without a beat
+    task.refresh_from_db()
+    beat = task.heartbeat_at  # the last one, from before the kill
+    while timezone.now() - beat <= timedelta(seconds=1.5):  # three heartbeat intervals
+        task.refresh_from_db()
+        assert task.heartbeat_at == beat, "a heartbeat after the worker was killed"
+        time.sleep(0.05)
     task.refresh_from_db()
     assert task.state == "running"
     assert timezone.now() - task.heartbeat_at > timedelta(seconds=1)

@@ -9,6 +9,7 @@ from runs.models import TaskAttempt
 from runs.selectors import task_log
 from runs.services import cancel_run, trigger_run
 from runs.testing import wait_for_run
+from tests.processes import wait_for_command
 from workflows.models import Workflow
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ def test_a_task_over_its_timeout_fails_as_timed_out(loaded, shared_worker):
 def test_cancel_kills_a_running_sleep_60_within_two_seconds(loaded, shared_worker):
     run = start("long_shell")
     wait_for_task(run, "sleep", lambda t: t.state == "running")
-    time.sleep(0.2)
+    wait_for_command(["sleep", "60"])  # the worker process's shell command runs
     asked = time.monotonic()
     cancel_run(run=run)
     task = wait_for_task(run, "sleep", lambda t: t.state == "cancelled", timeout=2)
