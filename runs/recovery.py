@@ -2,7 +2,8 @@
 
 Each sweep is small, bounded, and safe to run from any process at any time:
 rows are claimed with conditional UPDATEs, and a worker claims a TaskRun the
-same way, so a message sent twice never runs a task twice.
+same way, so a message sent twice never runs a task twice. Each repair is
+written to the audit trail (actor ``system``) in the transaction that makes it.
 """
 
 import logging
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from audit.recorder import SYSTEM, Verb, record_event
 from workflows.registry import get_registry
 
 from .dispatch import send_after_commit
@@ -50,12 +52,13 @@ def send_due_retries(now: datetime) -> int:
     """up_for_retry rows whose delay has passed → queued, and sent."""
     due = TaskRun.objects.filter(
         state=TaskState.UP_FOR_RETRY, next_attempt_at__lte=now - RETRY_GRACE
-    ).values_list("pk", "queue")[:BATCH]
+    ).select_related("run__workflow")[:BATCH]
     sent = 0
-    for pk, queue in due:
+    for task_run in due:
         with transaction.atomic():
-            if TaskRun.objects.filter(pk=pk).move(TaskState.QUEUED, now=now):
-                send_after_commit([(pk, queue)])
+            if TaskRun.objects.filter(pk=task_run.pk).move(TaskState.QUEUED, now=now):
+                send_after_commit([(task_run.pk, task_run.queue)])
+                _record(Verb.TASK_RETRY_SENT, task_run, attempt=task_run.attempt + 1)
                 sent += 1
     return sent
 
@@ -63,18 +66,19 @@ def send_due_retries(now: datetime) -> int:
 def resend_stale_queued(now: datetime) -> int:
     """queued rows older than BATON_QUEUED_TIMEOUT lost their message: send it again."""
     cutoff = now - timedelta(seconds=settings.BATON_QUEUED_TIMEOUT)
-    stale = TaskRun.objects.filter(state=TaskState.QUEUED, queued_at__lt=cutoff).values_list(
-        "pk", "queue", "queued_at"
+    stale = TaskRun.objects.filter(state=TaskState.QUEUED, queued_at__lt=cutoff).select_related(
+        "run__workflow"
     )[:BATCH]
     sent = 0
-    for pk, queue, queued_at in stale:
+    for task_run in stale:
         with transaction.atomic():
             # Restart the clock, so the next sweep waits a full timeout again.
             claimed = TaskRun.objects.filter(
-                pk=pk, state=TaskState.QUEUED, queued_at=queued_at
+                pk=task_run.pk, state=TaskState.QUEUED, queued_at=task_run.queued_at
             ).update(queued_at=now)
             if claimed:
-                send_after_commit([(pk, queue)])
+                send_after_commit([(task_run.pk, task_run.queue)])
+                _record(Verb.TASK_RESENT, task_run, queued_at=task_run.queued_at)
                 sent += claimed
     return sent
 
@@ -100,9 +104,29 @@ def recover_dead_workers(now: datetime, *, heartbeats_since: datetime | None = N
             f"answering: no heartbeat for over {settings.BATON_HEARTBEAT_TIMEOUT} s. "
             f"It probably crashed or was killed.",
         )
-        if end_attempt(task_run, outcome, options=_options_of(task_run)) is not None:
-            recovered += 1
+        with transaction.atomic():
+            state = end_attempt(task_run, outcome, options=_options_of(task_run))
+            if state is not None:
+                _record(
+                    Verb.TASK_RECOVERED,
+                    task_run,
+                    worker=task_run.worker,
+                    attempt=task_run.attempt,
+                    heartbeat_at=task_run.heartbeat_at,
+                    state=state,
+                )
+                recovered += 1
     return recovered
+
+
+def _record(verb: str, task_run: TaskRun, **details) -> None:
+    record_event(
+        verb=verb,
+        actor_label=SYSTEM,
+        obj=task_run,
+        workflow=task_run.run.workflow,
+        details=details,
+    )
 
 
 def _options_of(task_run: TaskRun):
@@ -129,10 +153,17 @@ def _time_out(run: WorkflowRun, now: datetime) -> int:
             return 0
         # Running tasks see `cancelled` and are stopped by their worker.
         active = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY, TaskState.RUNNING)
-        TaskRun.objects.filter(run=run, state__in=active).move(
+        cancelled = TaskRun.objects.filter(run=run, state__in=active).move(
             TaskState.CANCELLED, now=now, error=note
         )
         start_waiting_runs(run.workflow_id, now=now)
+        record_event(
+            verb=Verb.RUN_TIMED_OUT,
+            actor_label=SYSTEM,
+            obj=run,
+            workflow=run.workflow,
+            details={"timeout": str(run.workflow.timeout), "tasks_cancelled": cancelled},
+        )
     return 1
 
 
