@@ -1,4 +1,4 @@
-"""Who may do what on which workflow: the one module every page, action and API calls.
+"""Who may do what on which workflow: the one module every page, action, API call and admin asks.
 
 A *need* is what the caller wants to do: "view", "trigger", "change" or
 "manage". A user has a need on a workflow when they hold its permission either
@@ -10,7 +10,14 @@ not see answers 404, never 403, so that its name does not leak.
 Superusers may do everything; inactive or anonymous users may do nothing.
 Inactive workflows (removed from code) stay visible for their history; callers
 decide whether they may still be triggered.
+
+- ``workflow_for(user, slug, need)``: the workflow and the user's ``Access`` to it,
+  or 404 / 403 (pages and API; ``runs.access.run_for`` does the same for a run).
+- ``access_of(user, workflow)``: the ``Access`` to a workflow already loaded.
+- ``workflows_for(user, need)``: the workflows a user may do ``need`` on (lists).
 """
+
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -20,14 +27,14 @@ from guardian.shortcuts import get_objects_for_user
 
 from workflows.models import Workflow
 
-from .roles import Role
-
 NEEDS = {
     "view": "view_workflow",
     "trigger": "trigger_workflow",
     "change": "change_workflow",
     "manage": "manage_workflow",
 }
+# How a refusal names a need: "You may see workflow 'x' but not start runs of it."
+NEED_WORDS = {"trigger": "start runs of", "change": "change", "manage": "manage access to"}
 
 
 def permission_for(need: str) -> str:
@@ -38,8 +45,87 @@ def permission_for(need: str) -> str:
         raise ValueError(f"unknown need {need!r}; expected one of {', '.join(NEEDS)}") from None
 
 
+@dataclass(frozen=True)
+class Access:
+    """What one user may do on one workflow (``held``: the permission codenames they hold)."""
+
+    held: frozenset[str] = frozenset()
+
+    def may(self, need: str) -> bool:
+        return NEEDS["view"] in self.held and permission_for(need) in self.held
+
+    @property
+    def may_view(self) -> bool:
+        return self.may("view")
+
+    @property
+    def may_trigger(self) -> bool:
+        return self.may("trigger")
+
+    @property
+    def may_change(self) -> bool:
+        return self.may("change")
+
+    @property
+    def may_manage(self) -> bool:
+        return self.may("manage")
+
+
 def _is_usable(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
+
+
+def access_of(user, workflow: Workflow) -> Access:
+    """What ``user`` may do on ``workflow``: global rights (cached on the user) and object ones.
+
+    Two queries for a user (their object permissions and their groups'), none for
+    a superuser; the global ones are read once per user object by ModelBackend.
+    """
+    if not _is_usable(user):
+        return Access()
+    if user.is_superuser:
+        return Access(frozenset(NEEDS.values()))
+    global_codenames = {
+        perm.split(".", 1)[1]
+        for perm in user.get_all_permissions()  # cached on the user by ModelBackend
+        if perm.startswith("workflows.")
+    }
+    object_codenames = ObjectPermissionChecker(user).get_perms(workflow)
+    return Access(frozenset(global_codenames.union(object_codenames) & set(NEEDS.values())))
+
+
+def can(user, need: str, workflow: Workflow) -> bool:
+    """Whether ``user`` may do ``need`` on ``workflow`` (for services that only need a yes/no)."""
+    return access_of(user, workflow).may(need)
+
+
+def check(access: Access, need: str, workflow: Workflow) -> None:
+    """Http404 when ``access`` does not see ``workflow``; PermissionDenied without ``need``."""
+    if not access.may_view:
+        raise Http404("No such workflow.")
+    if not access.may(need):
+        raise PermissionDenied(
+            f"You may see workflow '{workflow.slug}' but not {NEED_WORDS.get(need, need)} it."
+        )
+
+
+def workflow_for(
+    user, slug: str, need: str = "view", *, queryset: QuerySet[Workflow] | None = None
+) -> tuple[Workflow, Access]:
+    """The workflow ``slug`` and what ``user`` may do on it, if they may do ``need``.
+
+    Raises Http404 when it does not exist or the user may not see it, and
+    PermissionDenied (403) when they may see it but not do ``need``.
+    ``queryset`` loads the workflow with what the caller needs (annotations),
+    in the same query.
+    """
+    permission_for(need)  # an unknown need is a programming error, not a 404
+    workflow = (Workflow.objects if queryset is None else queryset).filter(slug=slug).first()
+    if workflow is None:
+        raise Http404("No such workflow.")
+    access = access_of(user, workflow)
+    check(access, need, workflow)
+    return workflow, access
 
 
 def workflows_for(user, need: str = "view") -> QuerySet[Workflow]:
@@ -53,47 +139,3 @@ def workflows_for(user, need: str = "view") -> QuerySet[Workflow]:
         return Workflow.objects.none()
     codenames = sorted({NEEDS["view"], codename})
     return get_objects_for_user(user, codenames, Workflow, accept_global_perms=True)
-
-
-def held_permissions(user, workflow: Workflow) -> frozenset[str]:
-    """The Workflow permission codenames ``user`` holds on ``workflow``, global or per object."""
-    if not _is_usable(user):
-        return frozenset()
-    if user.is_superuser:
-        return frozenset(NEEDS.values())
-    global_codenames = {
-        perm.split(".", 1)[1]
-        for perm in user.get_all_permissions()  # cached on the user by ModelBackend
-        if perm.startswith("workflows.")
-    }
-    object_codenames = ObjectPermissionChecker(user).get_perms(workflow)
-    return frozenset(global_codenames.union(object_codenames) & set(NEEDS.values()))
-
-
-def can(user, need: str, workflow: Workflow) -> bool:
-    """Whether ``user`` may do ``need`` on ``workflow`` (seeing it is part of every need)."""
-    held = held_permissions(user, workflow)
-    return NEEDS["view"] in held and permission_for(need) in held
-
-
-def holds_role(user, role: Role, workflow: Workflow) -> bool:
-    """Whether ``user`` holds every permission of ``role`` on ``workflow``."""
-    return role.permissions <= held_permissions(user, workflow)
-
-
-def get_workflow_for(user, slug: str, need: str = "view") -> Workflow:
-    """The workflow ``slug`` if ``user`` may do ``need`` on it.
-
-    Raises Http404 when it does not exist or the user may not see it, and
-    PermissionDenied (403) when they may see it but not do ``need``.
-    """
-    permission_for(need)  # an unknown need is a programming error, not a 404
-    workflow = Workflow.objects.filter(slug=slug).first()
-    if workflow is None:
-        raise Http404("No such workflow.")
-    held = held_permissions(user, workflow)
-    if NEEDS["view"] not in held:
-        raise Http404("No such workflow.")
-    if permission_for(need) not in held:
-        raise PermissionDenied
-    return workflow

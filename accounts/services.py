@@ -45,9 +45,10 @@ def _holder(user, group):
 
 def _check_may_change(by, workflow: Workflow, *, grants: frozenset, replaces: frozenset) -> None:
     """Nobody gives, or takes away, more than they hold themselves."""
-    if not permissions.can(by, "manage", workflow):
+    access = permissions.access_of(by, workflow)
+    if not access.may_manage:
         raise AccessChangeError(_("You may not change who has access to this workflow."))
-    held = permissions.held_permissions(by, workflow)
+    held = access.held
     if not grants <= held:
         raise AccessChangeError(
             _("You cannot give the %(role)s role: you do not hold it yourself on this workflow.")

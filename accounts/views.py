@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from .forms import GrantRoleForm, RevokeAccessForm, TokenCreateForm
 from .models import ApiToken
-from .permissions import get_workflow_for
+from .permissions import workflow_for
 from .roles import Role
 from .selectors import workflow_access
 from .services import AccessChangeError, create_token, grant_role, revoke_role, revoke_token
@@ -25,7 +25,7 @@ def _render_access(request, workflow, form, status=200):
 
 def workflow_access_page(request, slug):
     """The Access page of a workflow: who holds which role; Owners add people here."""
-    workflow = get_workflow_for(request.user, slug, need="manage")
+    workflow, _access = workflow_for(request.user, slug, need="manage")
     form = GrantRoleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         holder = form.cleaned_data["user"] or form.cleaned_data["group"]
@@ -52,7 +52,7 @@ def workflow_access_page(request, slug):
 @require_POST
 def workflow_access_remove(request, slug):
     """Take away the role a user or group has on the workflow."""
-    workflow = get_workflow_for(request.user, slug, need="manage")
+    workflow, _access = workflow_for(request.user, slug, need="manage")
     form = RevokeAccessForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Nobody was removed: that user or group does not exist."))

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.permissions import get_workflow_for
+from accounts.permissions import workflow_for
 from audit.models import AuditEvent
 from workflows.models import Workflow
 
@@ -34,7 +34,8 @@ def _workflow_for_history(user, slug: str) -> Workflow:
     """
     if is_audit_viewer(user):
         return get_object_or_404(Workflow, slug=slug)
-    return get_workflow_for(user, slug, need="manage")
+    workflow, _access = workflow_for(user, slug, need="manage")
+    return workflow
 
 
 def _render_events(request, template: str, form, events, context=None):

@@ -29,7 +29,7 @@ REFUSALS = (ActionRefused, WorkflowNotRunnable)
 
 @require_POST
 def cancel(request, run_id: int):
-    run = run_for(request.user, run_id, "change")
+    run, _access = run_for(request.user, run_id, "change")
     if cancel_run(run=run, user=request.user):
         messages.success(
             request,
@@ -43,7 +43,7 @@ def cancel(request, run_id: int):
 
 @require_POST
 def retry_failed(request, run_id: int):
-    run = run_for(request.user, run_id, "change")
+    run, _access = run_for(request.user, run_id, "change")
     try:
         count = retry_failed_tasks(run=run, user=request.user)
     except REFUSALS as exc:
@@ -59,7 +59,7 @@ def retry_failed(request, run_id: int):
 
 @require_POST
 def retry_one(request, run_id: int, task: str):
-    run = run_for(request.user, run_id, "change")
+    run, _access = run_for(request.user, run_id, "change")
     task_run = task_run_for(run, task)
     try:
         count = retry_task(task_run=task_run, user=request.user)
@@ -81,7 +81,7 @@ def retry_one(request, run_id: int, task: str):
 
 def mark(request, run_id: int, task: str):
     """Set a task's outcome by hand, with a required reason (a small form page)."""
-    run = run_for(request.user, run_id, "change")
+    run, _access = run_for(request.user, run_id, "change")
     task_run = task_run_for(run, task)
     form = MarkTaskForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

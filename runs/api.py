@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Header, Path, Query, Router
@@ -19,11 +19,12 @@ from ninja.responses import Status
 
 from accounts.idempotency import HEADER as IDEMPOTENCY_HEADER
 from accounts.idempotency import start_once
-from accounts.permissions import can, workflows_for
+from accounts.permissions import workflow_for, workflows_for
 from config.schemas import InvalidRequest, error_responses
-from workflows.api import Slug, workflow_for
+from workflows.api import Slug
 
-from .models import TaskRun, WorkflowRun
+from .access import run_for, task_run_for
+from .models import WorkflowRun
 from .schemas import (
     MarkIn,
     RetryOut,
@@ -36,7 +37,6 @@ from .schemas import (
 from .selectors import task_log_after
 from .services import (
     ActionRefused,
-    WorkflowNotRunnable,
     cancel_run,
     mark_task,
     retry_failed_tasks,
@@ -64,23 +64,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _run_for(request, run_id: int, need: str = "view") -> WorkflowRun:
-    """The run ``run_id`` for the caller: 404 when missing or unseen, 403 without ``need``."""
-    run = WorkflowRun.objects.select_related("workflow", "started_by").filter(pk=run_id).first()
-    if run is None or not can(request.auth, "view", run.workflow):
-        raise Http404("No such run.")
-    if need != "view":
-        workflow_for(request, run.workflow.slug, need)  # raises the 403 with its message
-    return run
-
-
-def _task_for(run: WorkflowRun, name: str) -> TaskRun:
-    task_run = TaskRun.objects.filter(run=run, task_name=name).first()
-    if task_run is None:
-        raise Http404(f"Run #{run.number} of {run.workflow.slug} has no task '{name}'.")
-    return task_run
-
-
 def _fresh(run: WorkflowRun) -> WorkflowRun:
     return WorkflowRun.objects.select_related("workflow", "started_by").get(pk=run.pk)
 
@@ -100,17 +83,13 @@ def start_run(
     """Start a run with parameters, validated like the Run form (422 with messages per field).
 
     201 with the new run; 200 with the earlier run when the Idempotency-Key was
-    seen; 409 when the workflow is paused or was removed from the code.
+    seen; 409 when the workflow was removed from the code. A paused workflow
+    still starts a run asked for here: pausing stops its schedule only.
     """
-    workflow = workflow_for(request, slug, "trigger")
+    workflow, _access = workflow_for(request.auth, slug, "trigger")
     parameters = body.parameters if body else {}
 
     def start() -> WorkflowRun:
-        if workflow.is_paused:
-            raise WorkflowNotRunnable(
-                f"Workflow '{slug}' is paused: unpause it to start runs "
-                f"(POST /api/v1/workflows/{slug}/unpause)."
-            )
         return trigger_run(
             workflow=workflow, parameters=parameters, started_by=request.auth, trigger="api"
         )
@@ -178,7 +157,8 @@ def list_runs(request, filters: Query[RunFilters]):
 @router.get("/{run_id}", response={200: RunDetailOut, **error_responses(404)}, summary="Get a run")
 def get_run(request, run_id: RunId):
     """A run with its task runs (in graph order) and their attempts."""
-    return _run_for(request, run_id)
+    run, _access = run_for(request.auth, run_id)
+    return run
 
 
 @router.get(
@@ -209,7 +189,8 @@ def read_task_log(
     To follow a running task, call again with ``offset=next_offset`` (and the
     returned ``attempt``) until ``complete`` is true.
     """
-    task_run = _task_for(_run_for(request, run_id), task)
+    run, _access = run_for(request.auth, run_id)
+    task_run = task_run_for(run, task)
     # The state is read before the log, so "complete" never hides a last piece.
     number = attempt or max(task_run.attempt, 1)
     if number > max(task_run.attempt, 1):
@@ -235,7 +216,7 @@ def read_task_log(
 )
 def cancel(request, run_id: RunId):
     """Cancel a queued or running run (409 when it has already ended). Needs the change right."""
-    run = _run_for(request, run_id, "change")
+    run, _access = run_for(request.auth, run_id, "change")
     if not cancel_run(run=run, user=request.auth):
         raise ActionRefused(
             f"Run #{run.number} has already ended ({run.state}): there is nothing to cancel."
@@ -250,7 +231,7 @@ def cancel(request, run_id: RunId):
 )
 def retry_failed(request, run_id: RunId):
     """Run the failed, cancelled and not-run tasks of a failed or cancelled run again."""
-    run = _run_for(request, run_id, "change")
+    run, _access = run_for(request.auth, run_id, "change")
     retried = retry_failed_tasks(run=run, user=request.auth)
     fresh = _fresh(run)
     fresh.retried = retried
@@ -264,8 +245,8 @@ def retry_failed(request, run_id: RunId):
 )
 def retry_one_task(request, run_id: RunId, task: TaskName):
     """Run a finished task again, with the finished tasks downstream of it."""
-    run = _run_for(request, run_id, "change")
-    retried = retry_task(task_run=_task_for(run, task), user=request.auth)
+    run, _access = run_for(request.auth, run_id, "change")
+    retried = retry_task(task_run=task_run_for(run, task), user=request.auth)
     fresh = _fresh(run)
     fresh.retried = retried
     return fresh
@@ -278,9 +259,9 @@ def retry_one_task(request, run_id: RunId, task: TaskName):
 )
 def mark(request, run_id: RunId, task: TaskName, body: MarkIn):
     """Set a task's state by hand, with the reason (kept with the task); downstream follows."""
-    run = _run_for(request, run_id, "change")
+    run, _access = run_for(request.auth, run_id, "change")
     mark_task(
-        task_run=_task_for(run, task), state=body.state, reason=body.reason, user=request.auth
+        task_run=task_run_for(run, task), state=body.state, reason=body.reason, user=request.auth
     )
     return _fresh(run)
 

@@ -76,7 +76,7 @@ def _being_written(task_run: TaskRun, number: int) -> bool:
 
 
 def _load(request, run_id: int, task: str):
-    run = run_for(request.user, run_id)
+    run, _access = run_for(request.user, run_id)
     return run, task_run_for(run, task)
 
 

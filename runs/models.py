@@ -13,6 +13,8 @@ from .states import (
     ACTIVE_RUN_STATES,
     ACTIVE_TASK_STATES,
     FINISHED_RUN_STATES,
+    MARK_STATES,
+    RETRYABLE_RUN_STATES,
     RUN_MOVES,
     RUN_TIMESTAMPS,
     TASK_MOVES,
@@ -132,6 +134,19 @@ class WorkflowRun(models.Model):
         return self.state in FINISHED_RUN_STATES
 
     @property
+    def is_waiting(self) -> bool:
+        """Queued: it starts when the workflow has a free slot (``max_active_runs``)."""
+        return self.state == RunState.QUEUED
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.state in RUN_MOVES[RunState.CANCELLED]
+
+    @property
+    def can_retry_failed(self) -> bool:
+        return self.state in RETRYABLE_RUN_STATES
+
+    @property
     def duration(self):
         if self.started_at is None:
             return None
@@ -196,6 +211,19 @@ class TaskRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state not in ACTIVE_TASK_STATES
+
+    @property
+    def can_retry(self) -> bool:
+        """Only a finished task runs again (a running one would run twice at once)."""
+        return self.state in TASK_MOVES[TaskState.PENDING]
+
+    def can_mark_as(self, state: str) -> bool:
+        return state in MARK_STATES and self.state in TASK_MOVES[state]
+
+    @property
+    def can_mark(self) -> bool:
+        """A person may set the outcome of a task in any state (one of the two at least)."""
+        return any(self.can_mark_as(state) for state in MARK_STATES)
 
 
 class TaskAttempt(models.Model):

@@ -39,6 +39,10 @@ FINISHED_TASK_STATES = (T.SUCCESS, T.FAILED, T.UPSTREAM_FAILED, T.SKIPPED, T.CAN
 FAILED_TASK_STATES = (T.FAILED, T.UPSTREAM_FAILED, T.CANCELLED)
 ACTIVE_RUN_STATES = (R.QUEUED, R.RUNNING)
 FINISHED_RUN_STATES = (R.SUCCESS, R.FAILED, R.CANCELLED)
+# "Retry the failed tasks" applies to a run that ended without succeeding.
+RETRYABLE_RUN_STATES = (R.FAILED, R.CANCELLED)
+# What a person may mark a task as.
+MARK_STATES = (T.SUCCESS, T.FAILED)
 
 # target state → the states it may be reached from.
 TASK_MOVES: dict[str, tuple[str, ...]] = {

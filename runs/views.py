@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from accounts.permissions import NEEDS, held_permissions, workflows_for
+from accounts.permissions import workflows_for
 from workflows.presenters import graph_of, shown_value
 from workflows.registry import get_registry
 
@@ -19,11 +19,9 @@ from .forms import RunFilterForm
 from .page_selectors import run_headline_state, runs_for_user
 from .pagination import page_of
 from .selectors import task_runs_of
-from .states import ACTIVE_TASK_STATES, FINISHED_RUN_STATES
+from .states import ACTIVE_TASK_STATES, TaskState
 from .templatetags.baton import retry_words, run_state
 from .timeline import timeline_of
-
-UP_FOR_RETRY = "up_for_retry"
 
 RUNS_PER_PAGE = 50
 # How often (s) an active run's page asks for news.
@@ -47,9 +45,9 @@ def run_list(request):
 
 def run_detail(request, run_id: int):
     """One run: its state in words, parameters, tasks, graph, timeline, and the actions."""
-    run = run_for(request.user, run_id)
+    run, access = run_for(request.user, run_id)
     task_runs = list(task_runs_of(run=run))
-    context = _live_context(request, run, task_runs)
+    context = _live_context(run, access, task_runs)
     if request.htmx:
         response = render(request, "runs/_live.html", context)
     else:
@@ -59,25 +57,22 @@ def run_detail(request, run_id: int):
     return response
 
 
-def _live_context(request, run, task_runs) -> dict:
+def _live_context(run, access, task_runs) -> dict:
     """What changes while the run runs: states, timings, timeline, the actions allowed."""
-    held = held_permissions(request.user, run.workflow)
-    may = {need: codename in held for need, codename in NEEDS.items()}
     headline, retry_at = run_headline_state(run, task_runs)
-    active = run.state not in FINISHED_RUN_STATES
+    retrying = headline == TaskState.UP_FOR_RETRY
     return {
         "run": run,
         "workflow": run.workflow,
         "task_runs": task_runs,
         "headline": headline,
-        "headline_words": retry_words(retry_at) if headline == UP_FOR_RETRY else run_state(run),
-        "active": active,
+        "headline_words": retry_words(retry_at) if retrying else run_state(run),
+        "retrying": retrying,
+        "active": not run.is_finished,
         "refresh_seconds": REFRESH_SECONDS,
         "timeline": timeline_of(run, task_runs),
         "task_states": {task.task_name: task.state for task in task_runs},
-        "may": may,
-        "may_cancel": may["change"] and active,
-        "may_retry_failed": may["change"] and run.state in ("failed", "cancelled"),
+        "access": access,
         "any_task_active": any(task.state in ACTIVE_TASK_STATES for task in task_runs),
         "now": timezone.now(),
     }

@@ -6,13 +6,12 @@ Starting a run (``POST /workflows/{slug}/runs``) lives with the runs, in ``runs/
 from collections.abc import Iterable
 from typing import Annotated
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
-from accounts.permissions import get_workflow_for, workflows_for
+from accounts.permissions import workflow_for, workflows_for
 from config.schemas import error_responses
 from runs.models import WorkflowRun
 
@@ -27,8 +26,6 @@ router = Router(tags=["workflows"])
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=200)]
 
-NEED_WORDS = {"trigger": "start runs of", "change": "change"}
-
 
 class WorkflowFilters(Schema):
     tag: str | None = Field(None, description="Only workflows with this tag.", max_length=200)
@@ -39,16 +36,6 @@ class WorkflowFilters(Schema):
         max_length=200,
         pattern=r"^[^\x00]*$",
     )
-
-
-def workflow_for(request, slug: str, need: str = "view") -> Workflow:
-    """The workflow ``slug`` for the caller, like the pages' helper: 404 unseen, 403 not allowed."""
-    try:
-        return get_workflow_for(request.auth, slug, need)
-    except PermissionDenied:
-        raise PermissionDenied(
-            f"You may see workflow '{slug}' but not {NEED_WORDS.get(need, need)} it."
-        ) from None
 
 
 def _with_last_run(workflows: QuerySet[Workflow]) -> QuerySet[Workflow]:
@@ -117,11 +104,12 @@ def list_workflows(request, filters: Query[WorkflowFilters]):
 )
 def get_workflow(request, slug: Slug):
     """One workflow, with its tasks."""
-    return describe_workflow(workflow_for(request, slug))
+    workflow, _access = workflow_for(request.auth, slug, queryset=_with_last_run(Workflow.objects))
+    return describe_workflows([workflow], tasks=True)[0]
 
 
 def _set_paused(request, slug: str, paused: bool) -> dict:
-    workflow = workflow_for(request, slug, "change")
+    workflow, _access = workflow_for(request.auth, slug, "change")
     pause_workflow(workflow=workflow, paused=paused, user=request.auth)
     return describe_workflow(workflow)
 
@@ -146,4 +134,4 @@ def unpause(request, slug: Slug):
     return _set_paused(request, slug, False)
 
 
-__all__ = ["SLUG_PATTERN", "Slug", "describe_workflow", "router", "workflow_for"]
+__all__ = ["SLUG_PATTERN", "Slug", "describe_workflow", "router"]

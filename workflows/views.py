@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import NEEDS, get_workflow_for, held_permissions, workflows_for
+from accounts.permissions import workflow_for, workflows_for
 from runs.models import WorkflowRun
 from runs.page_selectors import last_runs_by_workflow, run_grid
 from runs.pagination import page_of
@@ -73,9 +73,7 @@ def workflow_list(request):
 
 def workflow_detail(request, slug):
     """One workflow: what it does, its parameters, schedule, graph, and the grid of its runs."""
-    workflow = get_workflow_for(request.user, slug, "view")
-    workflow = with_schedules(Workflow.objects.filter(pk=workflow.pk)).get()
-    held = held_permissions(request.user, workflow)
+    workflow, access = workflow_for(request.user, slug, queryset=with_schedules(Workflow.objects))
     tasks = list(workflow.tasks.order_by("position"))
     grid = run_grid(workflow=workflow, tasks=tasks)
     context = {
@@ -85,7 +83,7 @@ def workflow_detail(request, slug):
         "tasks": tasks,
         "graph": graph_of(tasks),
         "grid": grid,
-        "may": {need: codename in held for need, codename in NEEDS.items()},
+        "access": access,
         "run_count": WorkflowRun.objects.filter(workflow=workflow).count() if grid.runs else 0,
     }
     return render(request, "workflows/detail.html", context)
@@ -93,7 +91,7 @@ def workflow_detail(request, slug):
 
 def workflow_run(request, slug):
     """The run form: parameters from the workflow's signature; a valid submit starts a run."""
-    workflow = get_workflow_for(request.user, slug, "trigger")
+    workflow, _access = workflow_for(request.user, slug, "trigger")
     try:
         definition = runnable_definition(workflow)
     except WorkflowNotRunnable as exc:
@@ -152,7 +150,7 @@ def _past_run(request, workflow) -> WorkflowRun | None:
 @require_POST
 def workflow_pause(request, slug):
     """Pause or unpause a workflow's schedules (Editors and above)."""
-    workflow = get_workflow_for(request.user, slug, "change")
+    workflow, _access = workflow_for(request.user, slug, "change")
     action = request.POST.get("action")
     if action not in ("pause", "unpause"):
         messages.error(request, _("Nothing changed: say whether to pause or unpause."))
