@@ -175,7 +175,7 @@ class ScheduleBook:
 
 def start_scheduled_run(slot: DueSlot):
     """Start the run of one slot, exactly once; returns the run or None when skipped."""
-    from .services import WorkflowNotRunnable, trigger_run
+    from .services import WorkflowNotRunnable, WorkflowPaused, trigger_run
 
     schedule = (
         WorkflowSchedule.objects.select_related("workflow", "periodic_task")
@@ -185,7 +185,7 @@ def start_scheduled_run(slot: DueSlot):
     if schedule is None:
         return None  # deleted meanwhile; the next reload forgets it
     task, workflow = schedule.periodic_task, schedule.workflow
-    if workflow.is_paused or not workflow.is_active:
+    if not workflow.is_active:
         return None
     try:
         with transaction.atomic():
@@ -204,7 +204,9 @@ def start_scheduled_run(slot: DueSlot):
         logger.info("Slot %s of %s already started elsewhere", slot.at, workflow.slug)
         return None
     except WorkflowNotRunnable as exc:
-        logger.warning("Schedule %s did not start: %s", task.name, exc)
+        # Paused (trigger_run's rule): the slot passes without a run, as intended.
+        level = logging.INFO if isinstance(exc, WorkflowPaused) else logging.WARNING
+        logger.log(level, "Schedule %s did not start: %s", task.name, exc)
         PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
         return None
     return run

@@ -1,7 +1,12 @@
-"""The actions on runs: start, cancel, retry, mark. Pages, API, scheduler and commands call these.
+"""The actions on runs: start, cancel, retry, mark. Pages, API, admin, scheduler and commands
+call these.
 
-Each action is one function doing its whole change in one transaction (the
-audit trail will be written inside them too); nobody else writes run states.
+Each action is one function doing its whole change, and writing its audit
+event, in one transaction. People's actions on runs go through here only; the
+engine's own moves (a worker claiming and ending an attempt, the scheduler's
+recovery sweeps) are in ``runs.progress``, ``runs.execution`` and
+``runs.recovery``, and every one of them is a conditional UPDATE of
+``runs.states``' legal moves.
 """
 
 from collections import defaultdict
@@ -20,11 +25,15 @@ from workflows.registry import get_registry
 
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
-from .states import ACTIVE_TASK_STATES, FAILED_TASK_STATES, RunState, TaskState
+from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
 
 
 class WorkflowNotRunnable(Exception):
     """The workflow cannot start a run (removed from code, not loaded, paused…)."""
+
+
+class WorkflowPaused(WorkflowNotRunnable):
+    """A schedule came due on a paused workflow: the slot passes without a run."""
 
 
 class ActionRefused(Exception):
@@ -70,19 +79,25 @@ def trigger_run(
     creating nothing; ``IntegrityError`` when ``schedule`` already started the
     run of this ``logical_date``. When the workflow already has ``max_active_runs`` runs
     running, the new run waits as ``queued`` and starts when one ends.
+
+    The paused rule lives here and only here: a paused workflow's schedule
+    starts no run (``WorkflowPaused``); a person may still start one by hand,
+    from the page, the API or the command line, and a backfill they ask for
+    runs too (like Airflow's manual trigger of a paused DAG).
     """
     definition = runnable_definition(workflow)
-    if trigger == WorkflowRun.Trigger.SCHEDULE and workflow.is_paused:
-        raise WorkflowNotRunnable(
-            _("Workflow '%(workflow)s' is paused: it starts no scheduled run.")
-            % {"workflow": workflow.slug}
-        )
     values = definition.parameters.validate(parameters)
     start, end = data_interval or (None, None)
     now = timezone.now()
     with transaction.atomic():
         # The workflow row lock serialises numbering and the max_active_runs count.
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if trigger == WorkflowRun.Trigger.SCHEDULE and locked.is_paused:
+            # Read under the lock: a pause pressed as the slot comes due wins.
+            raise WorkflowPaused(
+                _("Workflow '%(workflow)s' is paused: it starts no scheduled run.")
+                % {"workflow": workflow.slug}
+            )
         run = WorkflowRun.objects.create(
             workflow=locked,
             number=_next_number(locked),
@@ -177,7 +192,7 @@ def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
     """
     with transaction.atomic():
         locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
-        if locked.state not in (RunState.FAILED, RunState.CANCELLED):
+        if not locked.can_retry_failed:
             raise ActionRefused(
                 _(
                     "Run #%(number)s is %(state)s: only a failed or "
@@ -208,7 +223,7 @@ def retry_task(*, task_run: TaskRun, user=None) -> int:
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().get(pk=task_run.run_id)
         task = TaskRun.objects.get(pk=task_run.pk)
-        if task.state in ACTIVE_TASK_STATES:
+        if not task.can_retry:
             raise ActionRefused(
                 _("Task '%(task)s' is %(state)s: only a finished task can be run again.")
                 % {"task": task.task_name, "state": task.get_state_display()}
@@ -294,7 +309,7 @@ def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> 
     in a finished run, the run's own outcome follows (use "retry failed tasks"
     to run what had not run). A running attempt is interrupted.
     """
-    if state not in (TaskState.SUCCESS, TaskState.FAILED):
+    if state not in MARK_STATES:
         raise ActionRefused(
             _("A task can be marked success or failed, not '%(state)s'.") % {"state": state}
         )
@@ -330,6 +345,7 @@ def _recompute_outcome(run: WorkflowRun, *, now) -> None:
 __all__ = [
     "ActionRefused",
     "WorkflowNotRunnable",
+    "WorkflowPaused",
     "cancel_run",
     "mark_task",
     "retry_failed_tasks",

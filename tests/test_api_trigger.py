@@ -60,18 +60,19 @@ def test_invalid_parameters_get_the_form_messages_per_field(world):
     assert not WorkflowRun.objects.exists()
 
 
-def test_a_paused_workflow_answers_409_with_the_reason(world):
+def test_a_paused_workflow_still_starts_a_run_asked_for_by_hand(world):
     Workflow.objects.filter(slug="data_edge").update(is_paused=True)
 
-    response = world.api("operator").post("/workflows/data_edge/runs", {"parameters": {}})
+    response = world.api("operator").post("/workflows/data_edge/runs", {"parameters": {"n": 3}})
 
-    assert response.status_code == 409
-    assert response.json() == {
-        "detail": "Workflow 'data_edge' is paused: unpause it to start runs "
-        "(POST /api/v1/workflows/data_edge/unpause).",
-        "errors": {},
-    }
-    assert not WorkflowRun.objects.exists()
+    assert response.status_code == 201  # pausing stops the schedule only
+    run = WorkflowRun.objects.get()
+    assert (run.trigger, run.parameters, run.started_by) == (
+        "api",
+        {"n": 3},
+        world.users["operator"],
+    )
+    assert Workflow.objects.get(slug="data_edge").is_paused
 
 
 def test_a_workflow_removed_from_code_answers_409(world):

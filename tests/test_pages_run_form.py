@@ -155,5 +155,14 @@ def test_it_lets_people_start_a_paused_workflow_by_hand(client, world):
     Workflow.objects.filter(slug="report").update(is_paused=True)
     client.force_login(world.operator)
 
-    assert "you can still run it by hand" in client.get(URL).content.decode()
-    assert client.post(URL, {"region": "north", "top": "1"}).status_code == 302
+    form = client.get(URL).content.decode()
+    response = client.post(URL, {"region": "north", "top": "1"})
+
+    assert (
+        "This workflow is paused: its schedule starts no run. You can still start one by hand."
+        in form
+    )
+    assert response.status_code == 302
+    run = WorkflowRun.objects.get()
+    assert (run.trigger, run.started_by, run.parameters["top"]) == ("manual", world.operator, 1)
+    assert Workflow.objects.get(slug="report").is_paused
