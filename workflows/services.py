@@ -1,7 +1,8 @@
 """Writes on workflows made by people (not by sync): pausing and unpausing.
 
-Views and the API call these; nobody flips ``Workflow.is_paused`` directly, so
-the audit event is written in the same transaction wherever the change comes from.
+The pages, the API and the admin's actions call these (the admin's form shows
+``is_paused`` read-only); no other code writes ``Workflow.is_paused``, so the
+audit event is written in the same transaction wherever the change comes from.
 """
 
 from django.db import transaction
