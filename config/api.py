@@ -24,7 +24,7 @@ from runs.api import workflow_runs
 from runs.services import ActionRefused, WorkflowNotRunnable
 from workflows.api import router as workflows_router
 from workflows.errors import ParameterErrors
-from workflows.parameter_limits import quoted
+from workflows.parameter_limits import SURROGATE_REFUSED, quoted
 
 logger = logging.getLogger("baton.api")
 
@@ -156,6 +156,8 @@ def invalid_values(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
         message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
+        if error.get("type") == "string_unicode":  # "unable to parse raw data as a unicode string"
+            message = str(SURROGATE_REFUSED)
         errors.setdefault(_field_of(error), []).append(quoted(message))
     errors = _at_most(errors)
     fields = ", ".join(errors)
