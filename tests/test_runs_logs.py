@@ -57,15 +57,9 @@ def run_task(slug: str):
     return run.task_runs.get()
 
 
-def test_a_module_logger_line_reaches_the_log_once_through_a_console_on_stderr(
-    engine, console_on_routed_stderr
+def test_each_way_a_task_speaks_reaches_its_log_once_and_every_handler_masked(
+    engine, console_on_routed_stderr, project_handler
 ):
-    log = task_log(task_run=run_task("log_once"))
-    assert log.count("one line from the module logger") == 1
-    assert " INFO baton_workflows." in log
-
-
-def test_each_way_a_task_speaks_reaches_its_log_once_masked(engine, console_on_routed_stderr):
     log = task_log(task_run=run_task("loud_secret"))
     for line in (
         "WARNING x: named logger says ***",
@@ -78,10 +72,6 @@ def test_each_way_a_task_speaks_reaches_its_log_once_masked(engine, console_on_r
     ):
         assert log.count(line) == 1, (line, log)
     assert TOKEN not in log
-
-
-def test_a_projects_handler_gets_the_tasks_records_masked(engine, project_handler):
-    run_task("loud_secret")
     written = project_handler.getvalue()
     assert "WARNING x: named logger says ***" in written
     assert "ValueError: broken with ***" in written  # the traceback too
