@@ -15,7 +15,7 @@ from accounts.permissions import workflows_for
 from workflows.models import TaskSpec, Workflow
 
 from .models import TaskRun, WorkflowRun
-from .states import ACTIVE_TASK_STATES, TaskState
+from .states import ACTIVE_TASK_STATES, RunState, TaskState
 
 # What a run needs to be listed (its parameters and note stay out).
 RUN_LIST_FIELDS = (
@@ -134,7 +134,7 @@ def run_headline_state(run: WorkflowRun, task_runs: list[TaskRun]) -> tuple[str,
     A running run whose only unfinished tasks wait for a retry is "retrying"
     (its tasks are doing nothing until then).
     """
-    if run.state != "running":
+    if run.state != RunState.RUNNING:
         return run.state, None
     busy = {TaskState.QUEUED, TaskState.RUNNING}
     active = [task for task in task_runs if task.state in ACTIVE_TASK_STATES]

@@ -8,6 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from runs.models import TaskRun, WorkflowRun
+from runs.services import ActionRefused, cancel_run, retry_failed_tasks, retry_task
+from runs.states import RunState, TaskState
+from runs.testing import stub_broker
 
 from .pages_world import make_run, page_world
 
@@ -267,3 +270,42 @@ def test_it_hides_runs_of_workflows_a_user_may_not_see(client, world):
     run = make_run(world.cleanup)
 
     assert run_page(client, world.owner, run).status_code == 404
+
+
+@pytest.mark.parametrize("state", [state.value for state in RunState])
+def test_the_run_buttons_offered_are_the_actions_the_services_accept(client, world, state):
+    """One rule on the model (``run.can_cancel``, ``run.can_retry_failed``) for page and service."""
+    tasks = None if state in ("queued", "running") else {"fetch": "failed"}
+    run, twin = (make_run(world.report, state=state, tasks=tasks) for _ in range(2))
+    page = run_page(client, world.editor, run).content.decode()
+    offered = {
+        "cancel": reverse("runs:cancel", args=[run.pk]) in page,
+        "retry": reverse("runs:retry_failed", args=[run.pk]) in page,
+    }
+
+    with stub_broker():
+        cancelled = cancel_run(run=run)
+        try:
+            retry_failed_tasks(run=twin)
+            retried = True
+        except ActionRefused:
+            retried = False
+
+    assert offered == {"cancel": cancelled, "retry": retried}
+
+
+@pytest.mark.parametrize("state", [state.value for state in TaskState])
+def test_the_task_buttons_offered_are_the_actions_the_services_accept(client, world, state):
+    run = make_run(world.report, state="running", tasks={"fetch": state})
+    page = run_page(client, world.editor, run).content.decode()
+    offered = reverse("runs:retry_task", args=[run.pk, "fetch"]) in page
+
+    with stub_broker():
+        try:
+            retry_task(task_run=TaskRun.objects.get(run=run, task_name="fetch"))
+            accepted = True
+        except ActionRefused:
+            accepted = False
+
+    assert offered is accepted
+    assert reverse("runs:mark_task", args=[run.pk, "fetch"]) in page  # any state may be marked
