@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from runs.models import WorkflowRun
 from runs.testing import use_workflows
@@ -119,3 +120,34 @@ def test_run_again_flags_a_null_for_a_parameter_that_is_not_optional(client, wor
     assert f"Run #{old.number} used “null” here, which no longer fits:" in message
     assert "This field is required." in message
     assert not re.search(r'name="top" value="3"', page)  # not silently the default
+
+
+# --- A schedule's parameters, in the admin ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ('{"recipients": ["\\u0000"]}', "Text may not contain NUL (\\u0000) characters."),
+        ('{"\\ud800": 1}', "Text may not contain lone surrogates"),
+        ('{"top_n": null}', "These values do not fit the workflow: top_n: This field is required."),
+    ],
+)
+def test_a_schedule_s_parameters_are_checked_by_the_same_validator(
+    admin_client, parameters, message
+):
+    cron = CrontabSchedule.objects.create(minute="0", hour="6")
+
+    response = admin_client.post(
+        "/admin/workflows/workflowschedule/add/",
+        {
+            "workflow": Workflow.objects.get(slug="sales_report").pk,
+            "name": "Bad text",
+            "crontab": cron.pk,
+            "parameters": parameters,
+        },
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not PeriodicTask.objects.filter(name="Bad text").exists()

@@ -18,7 +18,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from .parameter_limits import quoted, refuse_bad_text
+from .parameter_limits import escaped, quoted, refuse_bad_text
 
 TRUE_WORDS = frozenset({"true", "on", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -343,3 +343,18 @@ class ModelPkField(StorableInput, forms.ModelChoiceField):
     def clean(self, value):
         row = super().clean(value)
         return None if row is None else row.pk
+
+
+class StorableJSONField(forms.JSONField):
+    """Django's JSON text area (a schedule's parameters in the admin), for PostgreSQL.
+
+    It refuses text PostgreSQL cannot store, and shows a lone surrogate back as an
+    escape: Django would write the character itself, which no page can encode.
+    """
+
+    def prepare_value(self, value):
+        return escaped(super().prepare_value(value))
+
+    def validate(self, value):
+        super().validate(value)
+        refuse_bad_text(value)

@@ -14,6 +14,7 @@ from django_celery_beat.models import (
 
 from .errors import ParameterErrors
 from .models import WorkflowSchedule
+from .parameter_fields import StorableJSONField
 from .registry import get_registry
 from .schedules import BATON_TASK, describe
 
@@ -30,6 +31,7 @@ class WorkflowScheduleForm(forms.ModelForm):
     class Meta:
         model = WorkflowSchedule
         fields = ("workflow", "parameters")
+        field_classes = {"parameters": StorableJSONField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
