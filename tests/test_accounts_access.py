@@ -6,6 +6,8 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
@@ -14,6 +16,8 @@ from accounts.roles import Role
 from accounts.selectors import object_permissions_of
 from accounts.services import AccessChangeError, grant_role, revoke_role
 from accounts.testing import give_role, make_user, make_workflow
+from runs.access import run_for
+from runs.models import WorkflowRun
 
 
 @pytest.fixture
@@ -249,3 +253,47 @@ def test_the_data_migration_creates_the_role_groups_with_their_permissions(db):
         "Editor": {"view_workflow", "trigger_workflow", "change_workflow"},
         "Owner": {"view_workflow", "trigger_workflow", "change_workflow", "manage_workflow"},
     }
+
+
+# --- One access helper per object ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "may"),
+    [
+        ("viewer", (True, False, False, False)),
+        ("operator", (True, True, False, False)),
+        ("editor", (True, True, True, False)),
+        ("owner", (True, True, True, True)),
+    ],
+)
+def test_workflow_for_says_what_each_role_may_do(payroll, role, may):
+    bob = make_user("bob")
+    give_role(bob, role, payroll)
+
+    workflow, access = permissions.workflow_for(fresh(bob), "payroll")
+
+    assert workflow == payroll
+    assert (access.may_view, access.may_trigger, access.may_change, access.may_manage) == may
+
+
+def test_workflow_for_refuses_with_404_unseen_and_403_with_the_need_named(payroll):
+    bob = make_user("bob")
+    give_role(bob, "viewer", payroll)
+
+    with pytest.raises(PermissionDenied, match="may see workflow 'payroll' but not change it"):
+        permissions.workflow_for(fresh(bob), "payroll", "change")
+    with pytest.raises(Http404):
+        permissions.workflow_for(make_user("carol"), "payroll")
+
+
+def test_run_for_loads_the_run_and_its_workflow_in_one_query(payroll, django_assert_num_queries):
+    run = WorkflowRun.objects.create(workflow=payroll, number=1)
+    root = make_user("root", superuser=True)
+
+    with django_assert_num_queries(1):  # a superuser's access costs none
+        loaded, access = run_for(root, run.pk, "change")
+
+    assert (loaded, loaded.workflow, access.may_manage) == (run, payroll, True)
+    with pytest.raises(Http404, match="No such run."):
+        run_for(make_user("carol"), run.pk)
