@@ -78,21 +78,55 @@ def test_each_way_a_task_speaks_reaches_its_log_once_and_every_handler_masked(
     assert TOKEN not in written
 
 
-def test_other_threads_output_is_masked_while_a_task_runs(db, project_handler, capsys):
+def in_another_thread(function) -> None:
+    thread = threading.Thread(target=function)
+    thread.start()
+    thread.join()
+
+
+def test_other_threads_output_is_masked_while_a_task_runs(project_handler, capsys):
     def elsewhere():
         print(f"printed elsewhere {TOKEN}")
         logging.getLogger("library").warning("logged elsewhere %s", TOKEN)
 
     writer = TaskLogWriter(task_run_id=0, attempt=1, secrets=[TOKEN])
     with capture_output(writer):
-        thread = threading.Thread(target=elsewhere)
-        thread.start()
-        thread.join()
+        in_another_thread(elsewhere)
     assert capsys.readouterr().out == "printed elsewhere ***\n"
     assert project_handler.getvalue() == "WARNING library: logged elsewhere ***\n"
 
 
-def test_once_the_task_ended_other_output_is_left_alone(db, capsys):
+class KeepRecords(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_a_record_without_a_secret_keeps_its_template_and_its_exception():
+    keep = KeepRecords()
+    logger = logging.getLogger("library")
+    logger.addHandler(keep)
+
+    def elsewhere():
+        try:
+            raise ValueError("plain")
+        except ValueError:
+            logger.exception("failed on %s", "row 3")
+
+    try:
+        with capture_output(TaskLogWriter(task_run_id=0, attempt=1, secrets=[TOKEN])):
+            in_another_thread(elsewhere)
+    finally:
+        logger.removeHandler(keep)
+    (record,) = keep.records
+    assert (record.msg, record.args) == ("failed on %s", ("row 3",))
+    assert record.exc_info[0] is ValueError  # error trackers still get the exception
+
+
+def test_once_the_task_ended_other_output_is_left_alone(capsys):
     writer = TaskLogWriter(task_run_id=0, attempt=1, secrets=[TOKEN])
     with capture_output(writer):
         pass

@@ -161,21 +161,26 @@ ACTIVE_SECRETS = _ActiveSecrets()
 
 
 def _mask_record(record: logging.LogRecord) -> None:
-    """Render the record's message, traceback and stack with the running tasks' secrets masked.
+    """Mask the running tasks' secrets in the record's message, traceback and stack.
 
     Done when the record is made, so every handler (the worker's console, a file, a
     handler a task's module installed) gets the masked text, whatever its formatter.
+    A record without a secret is left as it was (its message template, its exception).
     """
     try:
         message = record.getMessage()
     except (TypeError, ValueError, KeyError):  # arguments that do not fit the format
         message = f"{record.msg} (arguments: {record.args!r})"
-    record.msg, record.args = ACTIVE_SECRETS.mask(message), ()
+    masked = ACTIVE_SECRETS.mask(message)
+    if masked != message:
+        record.msg, record.args = masked, ()
     if record.exc_info:
-        # Formatters append exc_text when set; the exception object itself would carry
-        # the secret in clear to any handler that renders it again, so it is dropped.
-        record.exc_text = ACTIVE_SECRETS.mask(_formatter.formatException(record.exc_info))
-        record.exc_info = None
+        text = _formatter.formatException(record.exc_info)
+        masked = ACTIVE_SECRETS.mask(text)
+        if masked != text:
+            # Formatters append exc_text when set; the exception object would carry the
+            # secret in clear to a handler that renders it again, so it is dropped.
+            record.exc_text, record.exc_info = masked, None
     elif record.exc_text:
         record.exc_text = ACTIVE_SECRETS.mask(record.exc_text)
     if record.stack_info:
