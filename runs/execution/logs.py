@@ -195,7 +195,7 @@ def _record_factory(previous):
         writer = getattr(_current, "writer", None)
         if writer is not None:
             # Every record made in a task thread reaches its log here, once, whatever
-            # loggers, levels of propagation and handlers the project or the task set up.
+            # loggers, propagation and handlers the project or the task set up.
             try:
                 writer.write(_formatter.format(record) + "\n")
             except Exception:  # logging must never break the task, as logging.Handler does
