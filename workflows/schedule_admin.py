@@ -1,4 +1,9 @@
-"""Admin for workflow schedules: the timing is a django-celery-beat row, edited here."""
+"""Admin for workflow schedules: the timing is a django-celery-beat row, edited here.
+
+Editing a workflow's schedule needs "change" on that workflow, as pausing does:
+a staff user lists the schedules of the workflows they may see, and adds,
+edits or deletes only those of the workflows they may change.
+"""
 
 import json
 
@@ -11,6 +16,8 @@ from django_celery_beat.models import (
     IntervalSchedule,
     PeriodicTask,
 )
+
+from accounts.permissions import access_of, workflows_for
 
 from .errors import ParameterErrors
 from .models import WorkflowSchedule
@@ -109,6 +116,32 @@ class WorkflowScheduleAdmin(admin.ModelAdmin):
         "from_code",
         "code_schedule",
     )
+
+    def get_queryset(self, request):
+        schedules = super().get_queryset(request)
+        if request.user.is_superuser:
+            return schedules
+        return schedules.filter(workflow__in=workflows_for(request.user, "view"))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workflow" and not request.user.is_superuser:
+            kwargs["queryset"] = workflows_for(request.user, "change")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)  # it checks no workflow's rights
+        return actions
+
+    def _may_change(self, request, obj) -> bool:
+        return obj is None or access_of(request.user, obj.workflow).may_change
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_change(request, obj)
 
     @admin.display(ordering="periodic_task__name")
     def name(self, obj):
