@@ -43,7 +43,7 @@ the CSRF token in `X-CSRFToken` for POST.
 **Errors** always have the shape `{"detail": "...", "errors": {"field": ["message"]}}`
 (`errors` may be empty): 400 malformed JSON, 401 no or bad credentials, 403 a workflow
 you may see but not act on, 404 missing or not visible to you, 409 refused in the current
-state (paused, finished…), 413 body over 1 MiB, 422 invalid values.
+state (removed from the code, finished…), 413 body over 1 MiB, 422 invalid values.
 """
 
 
