@@ -110,7 +110,7 @@ def test_five_failures_on_one_web_process_lock_the_login_on_another(
 ):
     env = dict(worker_env)
     if cache == "database":
-        env["BROKER_URL"] = ""  # no Redis anywhere: the cache is a table in the database
+        env |= {"BROKER_URL": "", "REDIS_URL": ""}  # no Redis: the cache is a database table
     # Unique per run: a Redis cache keeps counts from an earlier run for five minutes.
     username = f"ops-{uuid.uuid4().hex[:8]}"
     # A superuser, so that `up` does not create its own admin; PBKDF2, because the
