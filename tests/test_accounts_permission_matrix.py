@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -42,9 +43,9 @@ from tests.effects import (
     changes_since,
     leaked,
 )
-from tests.pages_world import write_workflows
+from tests.pages_world import registry_with, write_workflows
 from workflows.models import Workflow
-from workflows.registry import discover, reset_registry
+from workflows.registry import reset_registry
 from workflows.sync import sync_workflows
 
 ROLES = ("none", "viewer", "operator", "editor", "owner", "superuser")
@@ -376,9 +377,14 @@ CASES = [("none", "-"), ("superuser", "-")] + [
 
 @pytest.fixture(scope="module")
 def matrix_registry(tmp_path_factory):
-    return discover(
-        workflows_dir=str(write_workflows(tmp_path_factory.mktemp("matrix"), MATRIX_WORKFLOWS))
-    )
+    folder = write_workflows(tmp_path_factory.mktemp("matrix"), MATRIX_WORKFLOWS)
+    return registry_with(folder, ("granted_flow", "other_flow"))
+
+
+@pytest.fixture(scope="module")
+def matrix_client():
+    """One client for the whole matrix: a new one loads the middleware again (~0.1 s)."""
+    return Client()
 
 
 @pytest.fixture
@@ -424,7 +430,11 @@ def assert_refused(world: World, before: Snapshot, status: int, url: str) -> Non
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 @pytest.mark.parametrize("role, how", CASES)
 @pytest.mark.parametrize("on_granted", [True, False], ids=["granted", "other"])
-def test_it_answers_each_page_as_the_table_says(client, world_for, page, role, how, on_granted):
+def test_it_answers_each_page_as_the_table_says(
+    matrix_client, world_for, page, role, how, on_granted
+):
+    client = matrix_client
+    client.cookies.clear()
     world = world_for(role, how)
     world.workflow = world.granted if on_granted else world.other
     world.run = make_matrix_run(world.workflow, page.run) if page.run else None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 
 from accounts.permissions import NEEDS
 from accounts.roles import Role
@@ -19,7 +20,6 @@ from accounts.services import create_token
 from accounts.testing import give_role, make_user
 from runs.models import TaskLogChunk, WorkflowRun
 from runs.services import trigger_run
-from runs.testing import use_workflows
 from tests.api_world import ENGINE_WORKFLOWS, ApiClient, finish
 from tests.effects import (
     Snapshot,
@@ -32,7 +32,10 @@ from tests.effects import (
     changes_since,
     leaked,
 )
+from tests.pages_world import registry_with
 from workflows.models import Workflow
+from workflows.registry import reset_registry
+from workflows.sync import sync_workflows
 
 LOG_LINE = "produce made 4 items"
 
@@ -188,10 +191,23 @@ HOW = ["on_workflow", "on_all", "elsewhere"]
 CASES = [(None, "nowhere"), (None, "superuser")] + [(role, how) for role in Role for how in HOW]
 
 
+@pytest.fixture(scope="module")
+def matrix_registry():
+    return registry_with(ENGINE_WORKFLOWS, ("data_edge", "single"))
+
+
+@pytest.fixture(scope="module")
+def matrix_client():
+    """One Django client for the whole matrix: a new one loads the middleware again (~0.1 s)."""
+    return Client()
+
+
 @pytest.fixture
-def loaded(db):
-    with use_workflows(ENGINE_WORKFLOWS):
-        yield Workflow.objects.get(slug="data_edge")
+def loaded(db, matrix_registry):
+    reset_registry(matrix_registry)
+    sync_workflows(registry=matrix_registry)
+    yield Workflow.objects.get(slug="data_edge")
+    reset_registry(None)
 
 
 def make_caller(role: Role | None, how: str, workflow: Workflow):
@@ -236,9 +252,9 @@ def expected_status(role: Role | None, how: str, endpoint: Endpoint) -> int:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 @pytest.mark.parametrize("role, how", CASES, ids=lambda v: getattr(v, "value", v) or "no_role")
-def test_the_api_enforces_the_role(loaded, role, how, endpoint):
+def test_the_api_enforces_the_role(matrix_client, loaded, role, how, endpoint):
     user = make_caller(role, how, loaded)
-    client = ApiClient(create_token(user=user, name="matrix")[1])
+    client = ApiClient(create_token(user=user, name="matrix")[1], client=matrix_client)
     world = World(user, loaded, make_matrix_run(loaded, endpoint.run) if endpoint.run else None)
     endpoint.setup(world)
     before = Snapshot.take()
