@@ -465,11 +465,11 @@ def test_it_answers_the_permission_functions_as_the_table_says(world_for, role, 
         listed = permissions.workflows_for(world.user, need).filter(pk=workflow.pk).exists()
         assert listed is (want == ALLOWED)
         if want == ALLOWED:
-            assert permissions.get_workflow_for(world.user, workflow.slug, need) == workflow
+            assert permissions.workflow_for(world.user, workflow.slug, need)[0] == workflow
         else:
             raised = Http404 if want == 404 else PermissionDenied
             with pytest.raises(raised):
-                permissions.get_workflow_for(world.user, workflow.slug, need)
+                permissions.workflow_for(world.user, workflow.slug, need)
 
 
 def test_it_lists_only_the_workflows_a_user_may_see(db):
@@ -511,7 +511,7 @@ def test_it_gives_nothing_to_inactive_users_nor_anonymous_ones(db):
         assert permissions.workflows_for(nobody).count() == 0
         assert not permissions.can(nobody, "view", workflow)
         with pytest.raises(Http404):
-            permissions.get_workflow_for(nobody, "some_flow")
+            permissions.workflow_for(nobody, "some_flow")
 
 
 def test_it_shows_inactive_workflows_for_their_history(db):
@@ -519,13 +519,13 @@ def test_it_shows_inactive_workflows_for_their_history(db):
     user = make_user("viewer")
     give_role(user, "viewer", workflow)
 
-    assert permissions.get_workflow_for(user, "retired_flow") == workflow
+    assert permissions.workflow_for(user, "retired_flow")[0] == workflow
     assert permissions.workflows_for(user).filter(slug="retired_flow").exists()
 
 
 def test_it_answers_404_for_a_workflow_that_does_not_exist(db):
     with pytest.raises(Http404):
-        permissions.get_workflow_for(make_user("root", superuser=True), "no_such_flow")
+        permissions.workflow_for(make_user("root", superuser=True), "no_such_flow")
 
 
 def test_it_refuses_an_unknown_need(db):
