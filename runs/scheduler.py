@@ -286,4 +286,3 @@ class Scheduler:
                 started += 1
             self.book.push_next(slot)
         return started
-
