@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import OperationalError, transaction
 from dramatiq.message import Message
 
@@ -235,3 +236,25 @@ def test_no_worker_is_declared_dead_right_after_an_outage(broker, settings):
     assert run.task_runs.get().state == "running"
     assert recovery.recover_dead_workers(back + timedelta(seconds=61), heartbeats_since=back) == 1
     assert run.task_runs.get().state == "failed"
+
+
+def test_the_scheduler_loop_survives_a_broker_outage(broker, monkeypatch, caplog):
+    scheduler = Scheduler(clock=Clock(datetime(2026, 5, 4, 12, tzinfo=UTC)))
+    monkeypatch.setattr("runs.scheduler.BROKER", reconnect.Outage("Broker"))
+    real_sweep, ticks = recovery.sweep, []
+
+    def sweep(now, **kwargs):
+        ticks.append(1)
+        if len(ticks) <= 2:
+            raise redis.ConnectionError(
+                "Error 111 connecting to 127.0.0.1:6379. Connection refused."
+            )
+        return real_sweep(now, **kwargs)
+
+    monkeypatch.setattr(recovery, "sweep", sweep)
+    with caplog.at_level(logging.WARNING):
+        assert [scheduler.safe_tick() for _ in range(3)] == [scheduler.max_sleep] * 2 + [1.0]
+    lines = [r.getMessage() for r in caplog.records if r.name == "runs.execution.reconnect"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("Broker unreachable, retrying… (Error 111")
+    assert lines[1].startswith("Broker back after")
