@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 TASKS = {f"mark_{n}" for n in range(4)}
 UNREACHABLE = "Database unreachable, retrying"
-OUTAGE_SECONDS = 5
+OUTAGE_SECONDS = 3
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from .test_scheduler_processes import SchedulerProcess
 
 pytestmark = pytest.mark.integration
 
-OUTAGE_SECONDS = 3
+OUTAGE_SECONDS = 2
 LEADER = "Scheduler is the leader"
 UNREACHABLE = "Database unreachable, retrying"
 BACK = "Database back after"
