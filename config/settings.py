@@ -88,9 +88,13 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-# No DATABASE_URL: a SQLite file in WAL mode with IMMEDIATE transactions and a
-# busy timeout, so web and worker threads of `manage.py up` write side by side
-# without "database is locked".
+# No DATABASE_URL: a SQLite file. Any SQLite database (that one, or a sqlite://
+# DATABASE_URL) runs in WAL mode with IMMEDIATE transactions and a busy timeout,
+# so web, worker and scheduler threads of `manage.py up` write side by side.
+# IMMEDIATE is what makes the timeout apply: SQLite's default (deferred) BEGIN
+# that reads, then writes after another thread committed, gets "database is
+# locked" at once, without waiting; BEGIN IMMEDIATE takes the write lock first,
+# and waits for it.
 SQLITE_PATH = Path(env.str("BATON_SQLITE_PATH", default=str(VAR_DIR / "baton.sqlite3")))
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
@@ -98,21 +102,18 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-            # Tests use a file too, so that worker threads share it; one per test process.
-            "TEST": {
-                "NAME": str(Path(tempfile.gettempdir()) / f"baton-test-{os.getpid()}.sqlite3")
-            },
-        }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # a sqlite:// URL's ?options win
     }
+    # Tests use a file too, so that worker threads share it; one per test process.
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": str(Path(tempfile.gettempdir()) / f"baton-test-{os.getpid()}.sqlite3")}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker (Dramatiq) ----------------------------------------------------------
