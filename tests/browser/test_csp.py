@@ -33,6 +33,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 
+NEXT_HTMX_SETTLE = """() => new Promise((settled) =>
+  document.addEventListener("htmx:afterSettle", () => setTimeout(settled), { once: true }))"""
+
 
 @pytest.fixture
 def run(tmp_path):
@@ -109,9 +112,13 @@ def test_the_staff_pages_run_their_scripts_and_nothing_is_refused(watched, live_
     visit(page, f"{base}/runs/{run.pk}/")
     expect(page.locator(".graph svg .node")).to_have_count(2)  # graph.js drew the graph
     bar = page.locator(".gantt-bar").first
-    expect(bar).to_have_css("left", re.compile(r"^\d+(\.\d+)?px$"))  # timeline.js placed it
-    with page.expect_response(lambda response: response.request.headers.get("hx-request")):
-        pass  # the live page refreshes itself through htmx, without eval
+    placed = bar.evaluate("bar => [bar.style.left, bar.style.width]")  # by timeline.js
+    data = [float(bar.get_attribute(f"data-{side}")) for side in ("left", "width")]
+    assert placed == [f"{value:g}%" for value in data]
+    # The live page refreshes itself through htmx (no eval), the timeline out of band:
+    # once htmx has settled the new content, its bars are placed again.
+    page.evaluate(NEXT_HTMX_SETTLE)
+    expect(bar).to_have_attribute("style", re.compile(r"left: [\d.]+%; width: [\d.]+%"))
     page.wait_for_load_state("load")
     seen["/runs/<id>/"] = refused(page)
     shot(page, "run")
