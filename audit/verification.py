@@ -1,4 +1,4 @@
-"""Walking the audit chain to find the first event that does not match."""
+"""Walking the audit chain to find the first event that does not match, or what went missing."""
 
 from dataclasses import dataclass
 
