@@ -454,6 +454,41 @@ def test_it_answers_each_page_as_the_table_says(
         assert_refused(world, before, want, url)
 
 
+@dataclass
+class Listing:
+    """A page listing what the user may see: it shows ``shows(world)`` exactly when allowed."""
+
+    name: str
+    url: str  # the URL name
+    shows: Callable  # (world) -> text that names the workflow or its run
+
+
+LISTINGS = [
+    Listing("home", "workflows:list", lambda world: world.workflow.title),
+    Listing("runs list", "runs:list", lambda world: f'href="{world.run.get_absolute_url()}"'),
+]
+
+
+@pytest.mark.parametrize("listing", LISTINGS, ids=lambda listing: listing.name)
+@pytest.mark.parametrize("role, how", CASES)
+@pytest.mark.parametrize("on_granted", [True, False], ids=["granted", "other"])
+def test_it_lists_what_the_table_lets_see(matrix_client, world_for, listing, role, how, on_granted):
+    client = matrix_client
+    client.cookies.clear()
+    world = world_for(role, how)
+    world.workflow = world.granted if on_granted else world.other
+    world.run = make_matrix_run(world.workflow, "failed")
+    client.force_login(world.user)
+    before = Snapshot.take()
+
+    response = client.get(reverse(listing.url))
+
+    assert response.status_code == 200
+    listed = listing.shows(world) in response.content.decode()
+    assert listed is (expected(role, "view", world, on_granted) == ALLOWED)
+    assert_unchanged(changes_since(before))
+
+
 @pytest.mark.parametrize("need", list(ON_GRANTED))
 @pytest.mark.parametrize("role, how", CASES)
 def test_it_answers_the_permission_functions_as_the_table_says(world_for, role, how, need):

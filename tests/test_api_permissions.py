@@ -239,13 +239,18 @@ def call(client: ApiClient, endpoint: Endpoint, run):
     return client.get(path) if endpoint.method == "GET" else client.post(path, endpoint.body)
 
 
-def expected_status(role: Role | None, how: str, endpoint: Endpoint) -> int:
+def holds(role: Role | None, how: str, need: str) -> bool:
+    """Whether the caller may ``need`` on data_edge (seeing it is part of every need)."""
     if how == "superuser":
-        return endpoint.success
+        return True
     held = role.permissions if how in ("on_workflow", "on_all") else frozenset()
-    if NEEDS["view"] not in held:
+    return NEEDS["view"] in held and NEEDS[need] in held
+
+
+def expected_status(role: Role | None, how: str, endpoint: Endpoint) -> int:
+    if not holds(role, how, "view"):
         return 404
-    if NEEDS[endpoint.need] not in held:
+    if not holds(role, how, endpoint.need):
         return 403
     return endpoint.success
 
@@ -269,3 +274,38 @@ def test_the_api_enforces_the_role(matrix_client, loaded, role, how, endpoint):
         assert_unchanged(changes_since(before))
         if want == 404:
             assert leaked(world.response.content, ["data_edge", loaded.title]) == []
+
+
+# The lists answer 200 to everyone, with only what the caller may see.
+LISTS = {
+    "GET /workflows": ("/workflows", lambda data, world: world.workflow.slug in _slugs(data)),
+    "GET /runs": ("/runs", lambda data, world: world.run.pk in _ids(data)),
+    "GET /runs?workflow=data_edge": (
+        "/runs?workflow=data_edge",
+        lambda data, world: world.run.pk in _ids(data),
+    ),
+}
+
+
+def _slugs(data) -> set:
+    return {workflow["slug"] for workflow in data}
+
+
+def _ids(data) -> set:
+    return {run["id"] for run in data["items"]}
+
+
+@pytest.mark.parametrize("listing", list(LISTS))
+@pytest.mark.parametrize("role, how", CASES, ids=lambda v: getattr(v, "value", v) or "no_role")
+def test_the_api_lists_only_what_the_role_may_see(matrix_client, loaded, role, how, listing):
+    user = make_caller(role, how, loaded)
+    client = ApiClient(create_token(user=user, name="matrix")[1], client=matrix_client)
+    world = World(user, loaded, make_matrix_run(loaded, "failed"))
+    path, lists_it = LISTS[listing]
+    before = Snapshot.take()
+
+    response = client.get(path)
+
+    assert response.status_code == 200, response.content
+    assert lists_it(response.json(), world) is holds(role, how, "view")
+    assert_unchanged(changes_since(before))
