@@ -30,6 +30,8 @@ RESET = (signal.SIGPIPE, signal.SIGXFSZ)
 def main(args: list[str]) -> int:
     worker, status_fd, command = int(args[0]), int(args[1]), args[2:]
     os.set_inheritable(status_fd, False)  # the command must not hold the worker waiting
+    if os.getpgrp() != os.getpid():  # started by hand: never kill the caller's group
+        os.setsid()
     signal.signal(PARENT_GONE, lambda *_: _kill_group_unless(os.getppid() == worker))
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: None)  # the command got it too: wait for it
@@ -38,12 +40,19 @@ def main(args: list[str]) -> int:
         return _report_start_failure(status_fd, ctypes.get_errno())
     _kill_group_unless(os.getppid() == worker)  # the worker died before prctl
     try:
-        pid = os.posix_spawnp(command[0], command, os.environ, setsigdef=RESET)
+        pid = os.posix_spawnp(command[0], command, _initial_environment(), setsigdef=RESET)
     except OSError as exc:
         return _report_start_failure(status_fd, exc.errno)
     os.close(status_fd)  # end of file: the worker knows the command started
     _, status = os.waitpid(pid, 0)
     return _exit_like(os.waitstatus_to_exitcode(status))
+
+
+def _initial_environment() -> dict[bytes, bytes]:
+    """The environment the worker gave, before Python's start-up added to it (LC_CTYPE)."""
+    with open("/proc/self/environ", "rb") as environ:
+        entries = [entry.partition(b"=") for entry in environ.read().split(b"\0") if entry]
+    return {name: value for name, _, value in entries}
 
 
 def _kill_group_unless(parent_alive: bool) -> None:
