@@ -183,7 +183,7 @@ def _doubt_about_removal(source_file: str, registry: Registry) -> str | None:
     deployed with the code, so its removals are trusted.
     """
     source = Path(source_file)
-    if any(source.is_relative_to(app.path) for app in apps.get_app_configs()):
+    if not source_file or any(source.is_relative_to(a.path) for a in apps.get_app_configs()):
         return None
     folder = registry.folder
     if folder is None:
