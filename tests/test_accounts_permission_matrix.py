@@ -235,6 +235,12 @@ PAGES = [
         effect=role_given(None),
     ),
     Page("history", _on_workflow("audit:workflow_history"), need="manage"),
+    Page(
+        "history export",
+        _on_workflow("audit:workflow_history_export"),
+        need="manage",
+        effect=shows(lambda world: "workflow.added"),  # sync's event, in the CSV
+    ),
     # The staff pages (issue 7).
     Page("workflow page", _on_workflow("workflows:detail"), need="view"),
     Page(
@@ -290,6 +296,14 @@ PAGES = [
         _on_run("runs:task_log_tail", "step"),
         need="view",
         data=lambda world: {"attempt": 1, "after": 0, "line": 1},
+        effect=shows(lambda world: LOG_LINE),
+        run="failed",
+    ),
+    Page(
+        "task log earlier",
+        _on_run("runs:task_log_earlier", "step"),
+        need="view",
+        data=lambda world: {"attempt": 1, "before": len(LOG_LINE) + 1},
         effect=shows(lambda world: LOG_LINE),
         run="failed",
     ),
