@@ -143,7 +143,7 @@ def test_shell_steps_die_with_their_worker_and_each_attempt_runs_once(
         first.kill()
 
         # Dead within moments (well before the steps' sleep would end), then reaped.
-        assert wait_until(lambda: not any(live_members(g) for g in groups), timeout=1.0)
+        assert wait_until(lambda: not any(live_members(g) for g in groups), timeout=2.0)
         second = start_worker(worker_env, steps_folder, tmp_path / "second.log")
         assert wait_until(lambda: all(reaped(g) for g in groups), timeout=10.0)
         run = sweep_until_finished(run)
