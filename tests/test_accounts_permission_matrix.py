@@ -397,8 +397,14 @@ def matrix_registry(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def matrix_client():
-    """One client for the whole matrix: a new one loads the middleware again (~0.1 s)."""
     return Client()
+
+
+@pytest.fixture
+def client(matrix_client):
+    """pytest-django's client, but one for the module: a new one loads the middleware (~0.1 s)."""
+    matrix_client.cookies.clear()
+    return matrix_client
 
 
 @pytest.fixture
@@ -444,11 +450,7 @@ def assert_refused(world: World, before: Snapshot, status: int, url: str) -> Non
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 @pytest.mark.parametrize("role, how", CASES)
 @pytest.mark.parametrize("on_granted", [True, False], ids=["granted", "other"])
-def test_it_answers_each_page_as_the_table_says(
-    matrix_client, world_for, page, role, how, on_granted
-):
-    client = matrix_client
-    client.cookies.clear()
+def test_it_answers_each_page_as_the_table_says(client, world_for, page, role, how, on_granted):
     world = world_for(role, how)
     world.workflow = world.granted if on_granted else world.other
     world.run = make_matrix_run(world.workflow, page.run) if page.run else None
@@ -486,9 +488,7 @@ LISTINGS = [
 @pytest.mark.parametrize("listing", LISTINGS, ids=lambda listing: listing.name)
 @pytest.mark.parametrize("role, how", CASES)
 @pytest.mark.parametrize("on_granted", [True, False], ids=["granted", "other"])
-def test_it_lists_what_the_table_lets_see(matrix_client, world_for, listing, role, how, on_granted):
-    client = matrix_client
-    client.cookies.clear()
+def test_it_lists_what_the_table_lets_see(client, world_for, listing, role, how, on_granted):
     world = world_for(role, how)
     world.workflow = world.granted if on_granted else world.other
     world.run = make_matrix_run(world.workflow, "failed")
