@@ -55,6 +55,7 @@ class AuditEvent(models.Model):
         WORKFLOW_UNPAUSED = "workflow.unpaused", _("workflow unpaused")
         WORKFLOW_ADDED = "workflow.added", _("workflow added")
         WORKFLOW_DEACTIVATED = "workflow.deactivated", _("workflow deactivated")
+        WORKFLOW_CODE_CHANGED = "workflow.code_changed", _("workflow code changed")
         SCHEDULE_CREATED = "schedule.created", _("schedule created")
         SCHEDULE_CHANGED = "schedule.changed", _("schedule changed")
         SCHEDULE_DELETED = "schedule.deleted", _("schedule deleted")

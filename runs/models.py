@@ -84,6 +84,14 @@ class WorkflowRun(models.Model):
         related_name="runs",
         help_text="The schedule that started it (schedule and backfill runs).",
     )
+    version = models.ForeignKey(
+        "workflows.WorkflowVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="The code the run is pinned to: all its tasks run this version.",
+    )
     logical_date = models.DateTimeField(null=True, blank=True)
     data_interval_start = models.DateTimeField(null=True, blank=True)
     data_interval_end = models.DateTimeField(null=True, blank=True)

@@ -28,6 +28,14 @@ class Workflow(models.Model):
     source_file = models.CharField(max_length=500, blank=True)
     source_line = models.PositiveIntegerField(default=0)
     code_hash = models.CharField(max_length=64, blank=True)
+    current_version = models.ForeignKey(
+        "WorkflowVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version the code holds now (new runs are pinned to it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +91,56 @@ class TaskSpec(models.Model):
 
     def __str__(self):
         return f"{self.workflow.slug}.{self.name}"
+
+
+class WorkflowVersion(models.Model):
+    """One distinct definition of a workflow, as sync first saw it; runs are pinned to one."""
+
+    class Origin(models.TextChoices):
+        GIT = "git", "git repository"
+        FOLDER = "folder", "folder (BATON_WORKFLOWS_DIR)"
+        APP = "app", "an app's workflows.py (deployed with Baton)"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    code_hash = models.CharField(max_length=64)
+    source = models.TextField(blank=True, help_text="The text of the workflow's file.")
+    # The file's path inside the source (repository or folder), to load the stored source.
+    source_path = models.CharField(max_length=500, blank=True)
+    graph = models.JSONField(default=list, blank=True, help_text="The task specs, as sync stores.")
+    parameter_schema = models.JSONField(default=dict, blank=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    revision = models.CharField(
+        max_length=64, blank=True, help_text="The commit sha (git) or the folder's content hash."
+    )
+    commit_author = models.CharField(max_length=300, blank=True)
+    commit_message = models.TextField(blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow", "-first_seen_at", "-pk"]
+        get_latest_by = "first_seen_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "code_hash"], name="workflowversion_unique_hash"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.workflow.slug} @ {self.short_hash}"
+
+    @property
+    def short_hash(self) -> str:
+        return self.code_hash[:8]
+
+    @property
+    def short_revision(self) -> str:
+        return self.revision[:7] if self.origin == self.Origin.GIT else self.revision[:8]
+
+    @property
+    def subject(self) -> str:
+        """The commit message's first line."""
+        return self.commit_message.strip().split("\n", 1)[0] if self.commit_message else ""
 
 
 class WorkflowLoadError(models.Model):
