@@ -12,6 +12,7 @@ import time
 import dramatiq
 from django.conf import settings
 
+from .execution.watch import start_watch, watch_is_running
 from .scheduler import Scheduler
 from .worker_hooks import prepare_broker
 
@@ -60,6 +61,8 @@ class EmbeddedWorker:
         )
         dead = [f"{workers} of {len(self.worker.workers)} worker threads"] if workers else []
         dead += [f"the consumer of queue {name!r}" for name in queues]
+        if not watch_is_running():
+            dead.append("the watch thread (timeouts, cancels, heartbeats)")
         return ", ".join(dead) or None
 
     def restart(self) -> None:
@@ -74,6 +77,7 @@ class EmbeddedWorker:
         for name in [n for n, t in worker.consumers.items() if not t.is_alive()]:
             del worker.consumers[name]
             worker._add_consumer(name, delay=name.endswith(".DQ"))
+        start_watch()  # a new one only if it died
 
 
 class EmbeddedScheduler:

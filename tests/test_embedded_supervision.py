@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from runs.testing import stub_broker, use_workflows, wait_for_run
 from workflows.models import Workflow
 
 WORKFLOWS = Path(__file__).parent / "scheduler_workflows"
+ENGINE_WORKFLOWS = Path(__file__).parent / "integration" / "workflows"
 NOON = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
@@ -84,13 +86,7 @@ def test_a_worker_thread_that_dies_is_replaced_and_runs_still_run(loaded, caplog
     try:
         with caplog.at_level(logging.INFO, logger="runs.embedded"):
             (only,) = worker.worker.workers
-            # As a stray asynchronous exception (a late task interrupt) would kill it.
-            hook, threading.excepthook = threading.excepthook, lambda args: None
-            try:
-                raise_thread_exception(only.ident, ThreadKilled)
-                wait_until(lambda: not only.is_alive(), what="the worker thread's death")
-            finally:
-                threading.excepthook = hook
+            kill(only)
             run = trigger_run(workflow=Workflow.objects.get(slug="hourly_report"), parameters={})
             run = wait_for_run(run, timeout=10)
     finally:
@@ -99,6 +95,43 @@ def test_a_worker_thread_that_dies_is_replaced_and_runs_still_run(loaded, caplog
     assert run.state == "success"
     assert restarts(caplog, "worker") == [
         "The embedded worker stopped (1 of 1 worker threads): restarting it."
+    ]
+
+
+@contextmanager
+def quiet_thread_deaths():
+    hook, threading.excepthook = threading.excepthook, lambda args: None
+    try:
+        yield
+    finally:
+        threading.excepthook = hook
+
+
+def kill(thread: threading.Thread) -> None:
+    """As a stray asynchronous exception (a late task interrupt) would kill it."""
+    with quiet_thread_deaths():
+        raise_thread_exception(thread.ident, ThreadKilled)
+        wait_until(lambda: not thread.is_alive(), what=f"the death of {thread.name}")
+
+
+def test_a_dead_watch_thread_is_replaced_and_task_timeouts_still_apply(transactional_db, caplog):
+    with use_workflows(ENGINE_WORKFLOWS), stub_broker() as broker:
+        worker = EmbeddedWorker(threads=2, broker=broker).start()
+        supervisor = Supervisor([worker], interval=0.05).start()
+        try:
+            with caplog.at_level(logging.INFO, logger="runs.embedded"):
+                (watch,) = [t for t in threading.enumerate() if t.name == "baton-watch"]
+                kill(watch)
+                workflow = Workflow.objects.get(slug="python_timeout")
+                run = wait_for_run(trigger_run(workflow=workflow, parameters={}), timeout=10)
+        finally:
+            supervisor.stop()
+            worker.stop()
+    assert run.state == "failed"
+    assert run.task_runs.get().error == "Timed out after 0.5 s."
+    assert restarts(caplog, "worker") == [
+        "The embedded worker stopped (the watch thread (timeouts, cancels, heartbeats)): "
+        "restarting it."
     ]
 
 

@@ -201,6 +201,11 @@ def start_watch() -> None:
             _watch.start()
 
 
+def watch_is_running() -> bool:
+    """Whether this process's watch thread runs (``start_watch`` starts a new one if not)."""
+    return _watch is not None and _watch.is_alive()
+
+
 def stop_watch() -> None:
     global _watch
     with _watch_lock:
