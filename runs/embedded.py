@@ -145,7 +145,10 @@ class Supervisor:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.check()
+            try:
+                self.check()
+            except Exception:  # the supervisor itself must not die
+                logger.exception("The supervisor of the embedded services failed a check")
 
     def check(self) -> None:
         now = time.monotonic()
