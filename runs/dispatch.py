@@ -13,6 +13,7 @@ import dramatiq
 from django.db import transaction
 from dramatiq.errors import DramatiqError
 from dramatiq.message import Message
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,6 @@ def _send_all(items: list[tuple[int, str]], delay: timedelta | None) -> None:
     for task_run_id, queue in items:
         try:
             send_task_run(task_run_id, queue, delay=delay)
-        except (DramatiqError, OSError):
+        except (DramatiqError, RedisError, OSError):
             # Committed already: the task run stays queued and the scheduler re-sends it.
             logger.exception("Could not enqueue task run %s on queue %r", task_run_id, queue)

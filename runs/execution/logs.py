@@ -16,6 +16,7 @@ from collections import Counter, deque
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from workflows.parameter_limits import escaped
 
@@ -82,15 +83,24 @@ class TaskLogWriter:
             if not text:
                 return
             try:
-                TaskLogChunk.objects.create(
-                    task_run_id=self.task_run_id, attempt=self.attempt, seq=self._seq, text=text
-                )
+                self._store(text)
             except Exception:
                 with self._lock:  # keep it for the next flush
                     self._pending.insert(0, text)
                 raise
             self._seq += 1
             self._tail.extend(text.splitlines())
+
+    def _store(self, text: str) -> None:
+        chunk = {"task_run_id": self.task_run_id, "attempt": self.attempt, "seq": self._seq}
+        try:
+            with transaction.atomic():  # a savepoint when a caller's transaction is open
+                TaskLogChunk.objects.create(**chunk, text=text)
+        except IntegrityError:
+            # The insert committed but its answer was lost (a database restart): the
+            # retried flush finds its own chunk and goes on, rather than failing forever.
+            if not TaskLogChunk.objects.filter(**chunk).exists():
+                raise
 
     def _take(self, final: bool) -> str:
         with self._lock:
