@@ -9,6 +9,7 @@ traceback, even for an unknown URL, a wrong method or a server error.
 import json
 import logging
 from functools import wraps
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.api import API_AUTH
-from config.schemas import InvalidRequest
+from config.schemas import ERROR_MEANINGS, InvalidRequest
 from runs.api import router as runs_router
 from runs.api import workflow_runs
 from runs.services import ActionRefused, WorkflowNotRunnable
@@ -32,6 +33,17 @@ logger = logging.getLogger("baton.api")
 MAX_BODY_BYTES = 1024 * 1024
 # A 422 names this many fields at most: a body of ten thousand unknown keys gets a short answer.
 MAX_ERROR_FIELDS = 20
+# Words for a value that does not match a field's pattern, by field: Pydantic would quote the regex.
+PATTERN_MESSAGES = {
+    "slug": "A workflow slug has only letters, digits, '-' and '_'.",
+    "workflow": "A workflow slug has only letters, digits, '-' and '_'.",
+    "task": "A task name is 1 to 200 characters, without NUL (\\u0000).",
+    "search": "Text may not contain NUL (\\u0000) characters.",
+    "tag": "Text may not contain NUL (\\u0000) characters.",
+    "cursor": "Invalid cursor: pass the next_cursor of the previous page unchanged.",
+    "Idempotency-Key": "Use 1 to 200 printable ASCII characters without spaces, e.g. a UUID.",
+    "reason": "Say why you mark this task, without NUL (\\u0000) characters.",
+}
 
 DESCRIPTION = """
 Start workflow runs and follow them from scripts, CI and other services.
@@ -74,6 +86,17 @@ class BatonAPI(NinjaAPI):
             return response
 
         return answering_json
+
+    def get_openapi_schema(self, *args, **kwargs):
+        """The schema, each error status described in words unless its operation has its own."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, response in operation["responses"].items():
+                    default = HTTPStatus(int(code)).phrase
+                    if int(code) in ERROR_MEANINGS and response.get("description") == default:
+                        response["description"] = ERROR_MEANINGS[int(code)]
+        return schema
 
     def _unknown_endpoint(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return error_response(
@@ -156,9 +179,12 @@ def invalid_values(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
         message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
+        field = _field_of(error)
         if error.get("type") == "string_unicode":  # "unable to parse raw data as a unicode string"
             message = str(SURROGATE_REFUSED)
-        errors.setdefault(_field_of(error), []).append(quoted(message))
+        elif error.get("type") == "string_pattern_mismatch":
+            message = PATTERN_MESSAGES.get(field, message)
+        errors.setdefault(field, []).append(quoted(message))
     errors = _at_most(errors)
     fields = ", ".join(errors)
     return error_response(api, request, 422, f"Invalid request values: {fields}.", errors)

@@ -20,6 +20,27 @@ class StrictInput(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+# What each error status means, shown in the schema for every operation that may answer it;
+# an operation adds its own words with ``described`` (e.g. which values its 422 checks).
+ERROR_MEANINGS = {
+    400: "Malformed JSON body.",
+    401: "No token, or a bad, revoked or expired one (or no logged-in session).",
+    403: "You may see the workflow but not do this (or the CSRF token is missing).",
+    404: "Missing, or not visible to you.",
+    409: "Refused in the current state (paused, finished…); `detail` says why.",
+    413: "Body over 1 MiB.",
+    422: "Invalid values: messages by field (body field, query parameter or header) in `errors`.",
+}
+
+
+def described(statuses: dict[int, str], *, links: dict[int, dict] | None = None) -> dict:
+    """``openapi_extra`` for an operation: its own words for some statuses, and their links."""
+    responses = {str(code): {"description": text} for code, text in statuses.items()}
+    for code, status_links in (links or {}).items():
+        responses.setdefault(str(code), {})["links"] = status_links
+    return {"responses": responses}
+
+
 def error_responses(*codes: int) -> dict[int, type[ErrorOut]]:
     """``response=`` entries documenting the error statuses an operation may answer.
 

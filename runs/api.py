@@ -20,7 +20,7 @@ from ninja.responses import Status
 from accounts.idempotency import HEADER as IDEMPOTENCY_HEADER
 from accounts.idempotency import start_once
 from accounts.permissions import workflow_for, workflows_for
-from config.schemas import InvalidRequest, error_responses
+from config.schemas import InvalidRequest, described, error_responses
 from workflows.api import Slug
 
 from .access import run_for, task_run_for
@@ -68,10 +68,32 @@ def _fresh(run: WorkflowRun) -> WorkflowRun:
     return WorkflowRun.objects.select_related("workflow", "started_by").get(pk=run.pk)
 
 
+# Where a new run leads: the stateful clients (and schemathesis) follow these links.
+CREATED_RUN_LINKS = {
+    name: {"operationId": operation, "parameters": {"run_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetRun", "runs_api_get_run"),
+        ("CancelRun", "runs_api_cancel"),
+        ("RetryRun", "runs_api_retry_failed"),
+    )
+}
+
+
 @workflow_runs.post(
     "/{slug}/runs",
     response={200: RunDetailOut, 201: RunDetailOut, **error_responses(400, 403, 404, 409, 413)},
     summary="Start a run",
+    openapi_extra=described(
+        {
+            201: "The run started (its URL in `Location`).",
+            200: "The run an earlier request with this Idempotency-Key started.",
+            409: "The workflow was removed from the code.",
+            422: "Invalid values: a parameter the workflow does not have, a value that does not "
+            "fit its `parameter_schema` (messages by parameter name), or a malformed or reused "
+            "Idempotency-Key.",
+        },
+        links={201: CREATED_RUN_LINKS},
+    ),
 )
 def start_run(
     request,
@@ -126,7 +148,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return created_at, pk
 
 
-@router.get("", response={200: RunPageOut, **error_responses()}, summary="List runs")
+@router.get(
+    "",
+    response={200: RunPageOut, **error_responses()},
+    summary="List runs",
+    openapi_extra=described(
+        {422: "Invalid filters, or a cursor that is not the `next_cursor` of a page."}
+    ),
+)
 def list_runs(request, filters: Query[RunFilters]):
     """Runs of the workflows you may see, newest first, a page at a time (cursor pagination)."""
     runs = WorkflowRun.objects.filter(workflow__in=workflows_for(request.auth, "view"))
@@ -165,6 +194,9 @@ def get_run(request, run_id: RunId):
     "/{run_id}/tasks/{task}/log",
     response={200: TaskLogOut, **error_responses(404)},
     summary="Read a task's log",
+    openapi_extra=described(
+        {422: "Invalid values, or an `attempt` the task has not started (yet)."}
+    ),
 )
 def read_task_log(
     request,

@@ -29,12 +29,18 @@ class TriggerIn(StrictInput):
 class MarkIn(StrictInput):
     state: Literal["success", "failed"]
     reason: str = Field(
-        min_length=1, max_length=2000, description="Why, kept with the task and in the audit."
+        min_length=1,
+        max_length=2000,
+        # Documents what the validator below checks, in its own words: some words, no NUL.
+        pattern=r"^[^\x00]*\S[^\x00]*$",
+        description="Why, kept with the task and in the audit.",
     )
 
-    @field_validator("reason")
+    @field_validator("reason", mode="before")
     @classmethod
-    def reason_has_words(cls, value: str) -> str:
+    def reason_has_words(cls, value):
+        if not isinstance(value, str):
+            return value  # Pydantic says "Input should be a valid string"
         if not value.strip():
             raise ValueError("Say why you mark this task.")
         bad = find_bad_text(value)
@@ -155,5 +161,11 @@ class RunFilters(Schema):
     trigger: WorkflowRun.Trigger | None = Field(None, description="How the runs started.")
     created_after: Moment | None = Field(None, description="Runs created at or after this.")
     created_before: Moment | None = Field(None, description="Runs created before this.")
-    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of a page.")
+    cursor: str | None = Field(
+        None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page, unchanged: opaque URL-safe "
+        "base64. Any other value is a 422.",
+    )
     page_size: int = Field(50, ge=1, le=200)

@@ -169,3 +169,40 @@ def test_an_explicit_null_for_a_parameter_that_is_not_optional_is_a_422(world, n
 
     assert assert_error(response, 422)["errors"] == {name: ["This field is required."]}
     assert not WorkflowRun.objects.exists()
+
+
+# --- Words instead of regular expressions; the schema says what a 422 means ---------------------
+
+
+def test_a_value_off_its_pattern_is_told_in_words_not_as_a_regex(world):
+    response = start(world, '{"parameters": {}}', **{"Idempotency-Key": "two words"})
+    listed = world.api("viewer").get("/runs", {"cursor": "not a cursor!"})
+    marked = world.api("editor").post(
+        f"/runs/{world.start().pk}/tasks/produce/mark", {"state": "failed", "reason": "  "}
+    )
+
+    assert assert_error(response, 422)["errors"] == {
+        "Idempotency-Key": ["Use 1 to 200 printable ASCII characters without spaces, e.g. a UUID."]
+    }
+    assert assert_error(listed, 422)["errors"] == {
+        "cursor": ["Invalid cursor: pass the next_cursor of the previous page unchanged."]
+    }
+    assert assert_error(marked, 422)["errors"] == {"reason": ["Say why you mark this task."]}
+
+
+def test_the_schema_says_what_each_error_status_means(world):
+    schema = world.api("viewer").get("/openapi.json").json()
+    start_run = schema["paths"]["/api/v1/workflows/{slug}/runs"]["post"]
+    list_runs = schema["paths"]["/api/v1/runs"]["get"]
+    cursor = next(p for p in list_runs["parameters"] if p["name"] == "cursor")
+
+    assert start_run["responses"]["422"]["description"].startswith(
+        "Invalid values: a parameter the workflow does not have"
+    )
+    assert start_run["responses"]["413"]["description"] == "Body over 1 MiB."
+    assert start_run["responses"]["201"]["links"]["GetRun"] == {
+        "operationId": "runs_api_get_run",
+        "parameters": {"run_id": "$response.body#/id"},
+    }
+    assert "not the `next_cursor` of a page" in list_runs["responses"]["422"]["description"]
+    assert cursor["schema"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]+$"
