@@ -226,6 +226,17 @@ LOGGING = {
 # --- Baton ----------------------------------------------------------------------------------
 # Extra folder of workflow files (for teams that keep workflows in their own repository).
 BATON_WORKFLOWS_DIR = env.str("BATON_WORKFLOWS_DIR", default="")
+# Or a git repository (any URL git understands, a local path too), read by every process
+# on its own every BATON_WORKFLOWS_GIT_INTERVAL s; the folder's content is checked as often.
+BATON_WORKFLOWS_GIT = env.str("BATON_WORKFLOWS_GIT", default="")
+BATON_WORKFLOWS_GIT_BRANCH = env.str("BATON_WORKFLOWS_GIT_BRANCH", default="main")
+BATON_WORKFLOWS_GIT_INTERVAL = env.float("BATON_WORKFLOWS_GIT_INTERVAL", default=60.0)
+BATON_WORKFLOWS_GIT_SUBDIR = env.str("BATON_WORKFLOWS_GIT_SUBDIR", default="")
+# Where each process keeps its mirror and per-commit checkouts, and how many of them.
+BATON_WORKFLOWS_CACHE = env.str(
+    "BATON_WORKFLOWS_CACHE", default=str(BASE_DIR / "var" / "workflows-git")
+)
+BATON_WORKFLOWS_KEEP = env.int("BATON_WORKFLOWS_KEEP", default=20)
 # A workflow file whose import takes longer (s) is stopped and reported; the others load.
 BATON_WORKFLOW_IMPORT_TIMEOUT = env.float("BATON_WORKFLOW_IMPORT_TIMEOUT", default=30.0)
 # The demo `backup_files` workflow reads this Secret (shows how secrets reach scripts).

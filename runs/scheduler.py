@@ -23,8 +23,11 @@ from django_celery_beat.models import PeriodicTask, PeriodicTasks
 from dramatiq.errors import DramatiqError
 from redis import RedisError
 
+from workflows.live import live_code, start_polling
 from workflows.models import WorkflowSchedule
+from workflows.registry import get_registry
 from workflows.schedules import BATON_TASK, Timing, next_fire_after, slots_between
+from workflows.sync import sync_workflows
 
 from . import recovery
 from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
@@ -224,9 +227,11 @@ class Scheduler:
         # When the database answered again after an outage (stopping workers' heartbeats too).
         self.in_outage = False
         self.database_back_at: datetime | None = None
+        self.synced_registry = None  # the live registry last written to the database
 
     def run(self, stop: threading.Event) -> None:
         logger.info("Scheduler started")
+        start_polling()
         try:
             while not stop.is_set():
                 close_old_connections()
@@ -266,6 +271,7 @@ class Scheduler:
         now = self.clock()
         if self.in_outage:
             self.in_outage, self.database_back_at = False, now
+        self.sync_code()
         self.book.reload_if_changed(now)
         self.process_due(now)
         recovery.sweep(now, heartbeats_since=self.database_back_at)
@@ -277,7 +283,21 @@ class Scheduler:
             logger.info("Scheduler is %s", "the leader" if leading else "on standby")
             self.is_leader = leading
             self.book.version = None  # a new leader reads everything afresh
+            self.synced_registry = None
         return leading
+
+    def sync_code(self) -> None:
+        """The leader writes a new revision of the live code to the database (versions…)."""
+        if live_code() is None:
+            return
+        registry = get_registry()
+        if registry is self.synced_registry:
+            return
+        report = sync_workflows(registry=registry)
+        self.synced_registry = registry
+        changed = report.created + report.updated + report.deactivated
+        if changed:
+            logger.info("Scheduler synced the workflows: %s", "; ".join(report.lines()))
 
     def process_due(self, now: datetime) -> int:
         started = 0

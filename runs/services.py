@@ -22,6 +22,7 @@ from audit.recorder import SCHEDULER, Verb, record_event
 from workflows.definition import WorkflowDefinition
 from workflows.models import Workflow
 from workflows.registry import get_registry
+from workflows.versions import version_for
 
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
@@ -100,6 +101,7 @@ def trigger_run(
             )
         run = WorkflowRun.objects.create(
             workflow=locked,
+            version=version_for(locked, definition),  # all its tasks run this code
             number=_next_number(locked),
             parameters=definition.parameters.dump(values),
             trigger=trigger,

@@ -10,6 +10,8 @@ class BatonWorkerHooks(Middleware):
     """On boot: consume the queues the loaded workflows use, capture task logs, watch tasks."""
 
     def after_worker_boot(self, broker, worker):
+        from workflows.live import start_polling
+
         from .execution.logs import install_log_capture
         from .execution.statements import run_info
         from .execution.watch import start_watch
@@ -20,6 +22,7 @@ class BatonWorkerHooks(Middleware):
             broker.declare_queue(queue)
         install_log_capture()
         start_watch()
+        start_polling()
 
     def after_worker_shutdown(self, broker, worker):
         from .execution.watch import stop_watch

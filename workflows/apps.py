@@ -6,10 +6,10 @@ from django.db.models.signals import post_migrate
 
 def _sync_after_migrate(sender, using, verbosity=1, **kwargs):
     """Sync after migrate, never pruning; a broken workflow file is reported, not fatal."""
-    from .registry import get_registry
+    from .live import fresh_registry
     from .sync import sync_workflows
 
-    report = sync_workflows(registry=get_registry())
+    report = sync_workflows(registry=fresh_registry())
     if verbosity:  # the details were logged as they were found
         out = kwargs.get("stdout") or sys.stderr
         for problem in report.problems():

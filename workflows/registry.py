@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from django.conf import settings
 from .bounded_import import run_bounded
 from .definition import WorkflowDefinition
 from .errors import DefinitionError
+from .sources import Revision
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,29 @@ class LoadError:
     file: str
     message: str
     traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a definition came from: what its WorkflowVersion records."""
+
+    origin: str  # "git", "folder" or "app"
+    source: str  # the text of its file, read as it was loaded
+    source_path: str  # the file, relative to its source's folder (or to the project)
+    revision: Revision | None = None
+
+
+# Set as each definition is loaded; keyed by the object, so registries can share definitions.
+_PROVENANCE: "weakref.WeakKeyDictionary[WorkflowDefinition, Provenance]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def provenance_of(definition: WorkflowDefinition) -> Provenance:
+    found = _PROVENANCE.get(definition)
+    if found is None:  # declared outside a loader (a test's own definition)
+        return Provenance(origin="app", source="", source_path=definition.file)
+    return found
 
 
 @dataclass
@@ -44,14 +69,43 @@ class Registry:
     # so sync can tell "removed from the folder" from "the folder is gone".
     folder: Path | None = None
     folder_files: int = 0
+    # The folder's (or commit's) revision, when loaded from a live source (workflows.live).
+    revision: Revision | None = None
+    # Why the source could not be read this time (the definitions are the last good ones).
+    source_error: str = ""
 
     def get(self, slug: str) -> WorkflowDefinition | None:
         return self.workflows.get(slug)
 
     def add_module(self, module, file: str) -> None:
-        for value in list(vars(module).values()):
-            if isinstance(value, WorkflowDefinition):
-                self.add(value)
+        found = [v for v in list(vars(module).values()) if isinstance(v, WorkflowDefinition)]
+        if found:
+            provenance = self._provenance(file)
+            for definition in found:
+                definition.code_hash  # noqa: B018 - now, while the file is the one imported
+                _PROVENANCE.setdefault(definition, provenance)
+                self.add(definition)
+
+    def _provenance(self, file: str) -> Provenance:
+        path = Path(file)
+        try:
+            source = path.read_text(errors="replace")
+        except OSError:
+            source = ""
+        if self.folder is not None and path.is_relative_to(self.folder):
+            origin = self.revision.origin if self.revision else "folder"
+            relative = str(path.relative_to(self.folder))
+            return Provenance(origin, source, relative, self.revision)
+        base = Path(settings.BASE_DIR)
+        relative = str(path.relative_to(base)) if path.is_relative_to(base) else file
+        return Provenance("app", source, relative)
+
+    def relative_file(self, file: str) -> str | None:
+        """``file`` relative to the source's folder, None when outside it (an app's file)."""
+        path = Path(file)
+        if self.folder is None or not path.is_relative_to(self.folder):
+            return None
+        return str(path.relative_to(self.folder))
 
     def add(self, definition: WorkflowDefinition) -> None:
         other = self.workflows.get(definition.slug)
@@ -121,11 +175,18 @@ def _last_line_in(exc: BaseException, file: str) -> int | None:
     return line
 
 
-def discover(workflows_dir: str | None = None) -> Registry:
-    """Import every app's ``workflows`` module and every .py file in the folder."""
-    registry = Registry()
+def discover(workflows_dir: str | None = None, *, revision: Revision | None = None) -> Registry:
+    """Import every app's ``workflows`` module and every .py file in the folder.
+
+    With a ``revision`` (workflows.live), the folder is the revision's and its modules
+    are named ``baton_workflows.r<revision>.…``, so two revisions load side by side.
+    """
+    registry = Registry(revision=revision)
     for app in apps.get_app_configs():
         _load_app_module(registry, app)
+    if revision is not None:
+        load_folder(registry, revision.root, root=f"{ModuleNames.ROOT}.r{revision.short}")
+        return registry
     folder = settings.BATON_WORKFLOWS_DIR if workflows_dir is None else workflows_dir
     if folder:
         load_folder(registry, Path(folder).resolve())
@@ -140,14 +201,14 @@ def _load_app_module(registry: Registry, app) -> None:
     registry.load(str(path), lambda: importlib.import_module(name), module_name=name)
 
 
-def load_folder(registry: Registry, folder: Path) -> None:
+def load_folder(registry: Registry, folder: Path, *, root: str | None = None) -> None:
     registry.folder = folder
     if not folder.is_dir():
         registry.errors.append(
             LoadError(str(folder), f"BATON_WORKFLOWS_DIR {folder} is not a folder")
         )
         return
-    names = ModuleNames(folder)
+    names = ModuleNames(folder, root=root or ModuleNames.ROOT)
     for path in sorted(folder.rglob("*.py")):
         if any(part.startswith((".", "_")) for part in path.relative_to(folder).parts):
             continue
@@ -176,14 +237,14 @@ class ModuleNames:
 
     ROOT = "baton_workflows"
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, *, root: str = ROOT):
+        self.folder, self.root = folder, root
         self.owners: dict[str, Path] = {}
-        self._package(self.ROOT, folder)
+        self._package(root, folder)
 
     def claim(self, path: Path) -> str:
         parts = path.relative_to(self.folder).with_suffix("").parts
-        name, place = self.ROOT, self.folder
+        name, place = self.root, self.folder
         for part in parts[:-1]:
             place = place / part
             name = self._unique(f"{name}.{_identifier(part)}", place)
@@ -214,14 +275,28 @@ _loaded: Registry | None = None
 
 
 def get_registry() -> Registry:
-    """The process-wide registry, discovered on first use."""
+    """The process-wide registry: a test's (``reset_registry``), the live source's current
+    one (BATON_WORKFLOWS_GIT or BATON_WORKFLOWS_DIR, reloaded on change: workflows.live),
+    or the apps' workflows, discovered on first use.
+    """
     global _loaded
-    if _loaded is None:
-        _loaded = discover()
+    if _loaded is not None:
+        return _loaded
+    from .live import live_code
+
+    live = live_code()
+    if live is not None:
+        return live.registry()
+    _loaded = discover()
     return _loaded
 
 
+def overridden() -> bool:
+    """Whether a test installed its own registry (``reset_registry``)."""
+    return _loaded is not None
+
+
 def reset_registry(registry: Registry | None = None) -> None:
-    """Replace the process-wide registry (tests, and reloads after a deploy)."""
+    """Replace the process-wide registry (tests); None goes back to the settings' source."""
     global _loaded
     _loaded = registry

@@ -12,9 +12,10 @@ from django_celery_beat.models import PeriodicTask
 from audit.recorder import SYSTEM, Verb, record_event
 
 from .definition import WorkflowDefinition
-from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule
+from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule, WorkflowVersion
 from .registry import Registry
 from .schedules import BATON_TASK, declared_key, row_key, timing_from_declaration
+from .versions import version_for
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +136,44 @@ def _sync_schedule(workflow: Workflow, definition: WorkflowDefinition) -> None:
         current.save(update_fields=["code_schedule"])
 
 
-def _sync_one(definition: WorkflowDefinition, existing: Workflow | None, report: SyncReport):
+def _sync_version(workflow: Workflow, definition: WorkflowDefinition, current_hash: str | None):
+    """Make the definition's version the workflow's current one; a change is audited."""
+    if current_hash == definition.code_hash:
+        return
+    version = version_for(workflow, definition)
+    old_id = workflow.current_version_id
+    workflow.current_version = version
+    workflow.save(update_fields=["current_version"])
+    if old_id is None:
+        return
+    commit = version.revision if version.origin == WorkflowVersion.Origin.GIT else ""
+    _record(
+        Verb.WORKFLOW_CODE_CHANGED,
+        version,
+        workflow,
+        old_hash=current_hash or "",
+        new_hash=version.code_hash,
+        commit=commit,
+        author=version.commit_author,
+        origin=version.origin,
+    )
+
+
+def _sync_one(
+    definition: WorkflowDefinition,
+    existing: Workflow | None,
+    report: SyncReport,
+    current_hash: str | None = None,
+):
     if existing is None:
         workflow = Workflow.objects.create(slug=definition.slug, **_code_fields(definition))
         _record(Verb.WORKFLOW_ADDED, workflow, workflow, source_file=definition.file)
         _write_task_specs(workflow, definition)
         _sync_schedule(workflow, definition)
+        _sync_version(workflow, definition, None)
         report.created.append(definition.slug)
         return
+    _sync_version(existing, definition, current_hash)
     if existing.code_hash == definition.code_hash and existing.is_active:
         report.unchanged.append(definition.slug)
         return
@@ -185,6 +216,13 @@ def _doubt_about_removal(source_file: str, registry: Registry) -> str | None:
     source = Path(source_file)
     if not source_file or any(source.is_relative_to(a.path) for a in apps.get_app_configs()):
         return None
+    if registry.source_error:
+        return f"its source could not be read: {registry.source_error}"
+    if registry.revision is not None and registry.revision.origin == "git":
+        # Each commit has a folder of its own: the workflow's file was in an earlier one.
+        if not registry.folder_files:
+            return f"the commit {registry.revision.short} holds no workflow file"
+        return None
     folder = registry.folder
     if folder is None:
         return f"it came from {source}, and BATON_WORKFLOWS_DIR is not set"
@@ -219,8 +257,15 @@ def sync_workflows(*, registry: Registry, prune: bool = False) -> SyncReport:
     """
     report = SyncReport()
     existing = {w.slug: w for w in Workflow.objects.select_for_update()}
+    current_hashes = dict(
+        WorkflowVersion.objects.filter(
+            pk__in=[w.current_version_id for w in existing.values() if w.current_version_id]
+        ).values_list("workflow_id", "code_hash")
+    )
     for slug, definition in registry.workflows.items():
-        _sync_one(definition, existing.get(slug), report)
+        workflow = existing.get(slug)
+        current_hash = current_hashes.get(workflow.pk) if workflow else None
+        _sync_one(definition, workflow, report, current_hash)
     _deactivate_removed(registry, existing, report, prune)
     _record_load_errors(registry, report)
     return report

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from workflows.context import TaskContext
 from workflows.definition import WorkflowDefinition
+from workflows.live import definition_for_version
 from workflows.plain_text import plain_text
 from workflows.references import MissingSecret
 from workflows.registry import get_registry
@@ -88,8 +89,16 @@ def _resend_early_retry(task_run_id: int, now) -> None:
 def prepare(task_run: TaskRun) -> Prepared:
     """The task's code, parameter values, upstream results and secret values."""
     run = task_run.run_info
-    definition = get_registry().get(run.workflow)
+    current = get_registry().get(run.workflow)
+    definition = definition_for_version(
+        run.workflow, run.version_id, run.code_hash, current=current
+    )
     node = definition.tasks.get(task_run.task_name) if definition else None
+    if node is None and definition is None and current is not None:
+        raise NotRunnable(
+            f"The code of workflow '{run.workflow}' this run was started on (version "
+            f"{run.code_hash[:8]}) is not to be had any more: start a new run."
+        )
     if node is None:
         raise NotRunnable(
             f"Task '{task_run.task_name}' of workflow '{run.workflow}' is not in the code "

@@ -133,11 +133,13 @@ class RunInfo:
     workflow: str
     parameters: dict
     logical_date: datetime | None
+    version_id: int | None = None  # the code the run is pinned to (workflows.live)
+    code_hash: str = ""
 
 
 @lru_cache(maxsize=1024)
 def run_info(run_id: int) -> RunInfo:
-    slug, parameters, logical_date = WorkflowRun.objects.values_list(
-        "workflow__slug", "parameters", "logical_date"
+    slug, parameters, logical_date, version_id, code_hash = WorkflowRun.objects.values_list(
+        "workflow__slug", "parameters", "logical_date", "version_id", "version__code_hash"
     ).get(pk=run_id)
-    return RunInfo(slug, parameters, logical_date)
+    return RunInfo(slug, parameters, logical_date, version_id, code_hash or "")

@@ -13,6 +13,7 @@ from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_applicati
 
 from accounts.local_admin import ensure_local_admin
 from runs.embedded import EmbeddedScheduler, EmbeddedWorker, Supervisor
+from workflows.live import start_polling
 
 
 class Command(BaseCommand):
@@ -58,6 +59,7 @@ class Command(BaseCommand):
     def _start_background(self, options) -> list:
         """Threads running beside the web server; each has ``stop()``."""
         services = []
+        start_polling()  # new code reaches the web pages and worker threads without a restart
         threads = options["worker_threads"]
         if threads > 0:
             services.append(EmbeddedWorker(threads=threads).start())

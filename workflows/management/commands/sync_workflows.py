@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.registry import get_registry
+from workflows.live import fresh_registry
 from workflows.sync import sync_workflows
 
 
@@ -22,9 +22,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        report = sync_workflows(registry=get_registry(), prune=options["prune"])
+        registry = fresh_registry()
+        report = sync_workflows(registry=registry, prune=options["prune"])
         for line in report.lines():
             self.stdout.write(line)
         problems = report.problems()
+        if registry.source_error:
+            problems.insert(0, f"{registry.source_error}; the workflows stored before were kept.")
         if problems:
             raise CommandError(" ".join(problems))
