@@ -188,7 +188,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missi
 # Only Baton's own files run or style a page: no inline script, style attribute or eval
 # (htmx is told so in base.html), nothing may frame it, forms post back to Baton only.
 # The Google button posts to Baton, which redirects to Google: Chromium checks that
-# redirect against form-action too. The admin and the API docs (Swagger UI) comply as is.
+# redirect against form-action too. The API docs (Swagger UI) also load data: images
+# (config/urls.py); the admin complies as is.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

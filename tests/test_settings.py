@@ -90,6 +90,14 @@ def test_every_page_gets_the_strict_content_security_policy(client):
     }
 
 
+@pytest.mark.django_db
+def test_the_api_docs_may_also_show_the_data_icons_of_swagger_ui(client):
+    docs = _directives(client.get("/api/v1/docs")["Content-Security-Policy"])
+    page = _directives(client.get("/accounts/login/")["Content-Security-Policy"])
+
+    assert docs == page | {"img-src": "'self' data:"}
+
+
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
 
