@@ -3,6 +3,7 @@
 import hashlib
 import inspect
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -118,7 +119,12 @@ class WorkflowDefinition:
                 str(self.timeout),
             ],
             "parameters": self.parameters.json_schema(),
-            "tasks": self.task_specs(),
+            # The file's name, not its folder: each commit of a git source has a folder
+            # of its own, and the same code in another checkout is the same version.
+            "tasks": [
+                {**spec, "source_file": os.path.basename(spec["source_file"])}
+                for spec in self.task_specs()
+            ],
         }
         digest.update(json.dumps(declared, sort_keys=True, default=str).encode())
         return digest.hexdigest()

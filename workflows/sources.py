@@ -203,7 +203,9 @@ class GitSource:
         except OSError as exc:
             raise SourceError(f"{self}: cannot run git: {exc}") from None
         if done.returncode != 0:
-            detail = masked(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+            detail = masked((said or lines or ["no message"])[0])
             raise SourceError(f"{self}: git {args[0]} failed: {detail}")
         return done.stdout.strip()
 
