@@ -35,9 +35,10 @@ ERROR_MEANINGS = {
 
 def described(statuses: dict[int, str], *, links: dict[int, dict] | None = None) -> dict:
     """``openapi_extra`` for an operation: its own words for some statuses, and their links."""
-    responses = {str(code): {"description": text} for code, text in statuses.items()}
+    # int keys, as Ninja's: "201" beside 201 gave the JSON duplicate keys Swagger UI refuses
+    responses = {code: {"description": text} for code, text in statuses.items()}
     for code, status_links in (links or {}).items():
-        responses.setdefault(str(code), {})["links"] = status_links
+        responses.setdefault(code, {})["links"] = status_links
     return {"responses": responses}
 
 
