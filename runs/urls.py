@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import action_views, log_views, views
+from . import action_views, code_views, log_views, views
 
 app_name = "runs"
 
 urlpatterns = [
     path("runs/", views.run_list, name="list"),
     path("runs/<int:run_id>/", views.run_detail, name="detail"),
+    path("runs/<int:run_id>/code/", code_views.run_code, name="code"),
     path("runs/<int:run_id>/cancel/", action_views.cancel, name="cancel"),
     path("runs/<int:run_id>/retry/", action_views.retry_failed, name="retry_failed"),
     path("runs/<int:run_id>/tasks/<str:task>/retry/", action_views.retry_one, name="retry_task"),

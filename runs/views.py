@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from accounts.permissions import workflows_for
 from workflows.presenters import graph_of, shown_value
 from workflows.registry import get_registry
+from workflows.selectors import pinned_version_of
 
 from .access import run_for
 from .forms import RunFilterForm
@@ -79,7 +80,7 @@ def _live_context(run, access, task_runs) -> dict:
 
 
 def _static_context(run, task_runs) -> dict:
-    """What a run keeps from start to end: parameters, who started it, the graph's shape."""
+    """What a run keeps from start to end: parameters, its code version, the graph's shape."""
     links = {
         task.task_name: reverse("runs:task_log", args=[run.pk, task.task_name])
         for task in task_runs
@@ -87,6 +88,7 @@ def _static_context(run, task_runs) -> dict:
     states = {task.task_name: task.state for task in task_runs}
     return {
         "parameters": _parameters_shown(run),
+        "version": pinned_version_of(run),
         "graph": graph_of(task_runs, states=states, links=links),
     }
 

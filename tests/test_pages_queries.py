@@ -54,10 +54,11 @@ def add_workflows(world, count: int):
 # Home: session, user; the visible workflows' ids and tags (the permission
 # subqueries run here, once); the count for the paginator; the page of
 # workflows; their schedules (prefetch); their last runs (one window query);
-# which of them the user may start. A viewer adds their global permissions and
-# their groups' (2), and guardian reads their object permissions and their
-# groups' (2) before it lists the ids of those they may start.
-HOME_QUERIES = {"viewer": 12, "root": 8}
+# which of them the user may start; how many files failed to load (for the
+# developers' link). A viewer adds their global permissions and their groups'
+# (2), and guardian reads their object permissions and their groups' (2)
+# before it lists the ids of those they may start.
+HOME_QUERIES = {"viewer": 13, "root": 9}
 # All runs: session, user; the workflows for the filter; the count; the page.
 # A viewer's global permissions and their groups' add two.
 RUNS_QUERIES = {"viewer": 7, "root": 5}
@@ -93,8 +94,8 @@ def test_the_runs_page_runs_a_constant_number_of_queries(
 
 # One workflow: session, user; the workflow and its schedules (prefetch), loaded
 # once by workflow_for; the viewer's access (4); its tasks; the grid's runs and
-# their task states (2); the number of runs.
-WORKFLOW_PAGE_QUERIES = 12
+# their task states (2); the number of runs; its versions with their run counts.
+WORKFLOW_PAGE_QUERIES = 13
 
 
 def test_the_workflow_page_and_its_grid_run_a_constant_number_of_queries(

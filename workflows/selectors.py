@@ -4,10 +4,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
-from .models import Workflow, WorkflowSchedule
+from accounts.permissions import workflows_for
+
+from .models import Workflow, WorkflowLoadError, WorkflowSchedule, WorkflowVersion
 from .schedules import describe, next_fire_after
 
 
@@ -54,3 +56,92 @@ def next_run_of(workflows: Iterable[Workflow], now: datetime | None = None) -> d
         times = [s.next_run_at for s in schedules_of(workflow, now) if s.next_run_at]
         soonest[workflow.pk] = min(times) if times else None
     return soonest
+
+
+# What lists of versions show; the source, graph and schema stay in the database.
+VERSION_LIST_FIELDS = (
+    "id",
+    "workflow_id",
+    "code_hash",
+    "source_path",
+    "origin",
+    "revision",
+    "commit_author",
+    "commit_message",
+    "committed_at",
+    "first_seen_at",
+)
+VERSIONS_SHOWN = 20
+
+
+def versions_of(workflow: Workflow, limit: int = VERSIONS_SHOWN) -> list[WorkflowVersion]:
+    """The ``limit`` + 1 newest versions of a workflow (one more tells "older ones exist").
+
+    Each carries ``run_count``, the runs pinned to it. One query.
+    """
+    rows = (
+        WorkflowVersion.objects.filter(workflow=workflow)
+        .only(*VERSION_LIST_FIELDS)
+        .annotate(run_count=Count("runs"))
+        .order_by("-first_seen_at", "-pk")
+    )
+    return list(rows[: limit + 1])
+
+
+def version_before(version: WorkflowVersion) -> WorkflowVersion | None:
+    """The version of the same workflow first seen just before ``version`` (with its source)."""
+    earlier = Q(first_seen_at__lt=version.first_seen_at) | Q(
+        first_seen_at=version.first_seen_at, pk__lt=version.pk
+    )
+    return (
+        WorkflowVersion.objects.filter(earlier, workflow_id=version.workflow_id)
+        .order_by("-first_seen_at", "-pk")
+        .first()
+    )
+
+
+def pinned_version_of(run) -> WorkflowVersion | None:
+    """The version ``run`` is pinned to, without its source, in one query.
+
+    ``code_changed_since_start`` is True when another version of the workflow appeared
+    after the run started and before it ended (or while it is still going): the run
+    carried on with the code it started with, and its page says so.
+    """
+    if run.version_id is None:
+        return None
+    newer = WorkflowVersion.objects.filter(
+        workflow_id=OuterRef("workflow_id"), first_seen_at__gt=run.created_at
+    ).exclude(pk=OuterRef("pk"))
+    if run.finished_at is not None:
+        newer = newer.filter(first_seen_at__lt=run.finished_at)
+    return (
+        WorkflowVersion.objects.filter(pk=run.version_id)
+        .only(*VERSION_LIST_FIELDS)
+        .annotate(code_changed_since_start=Exists(newer))
+        .first()
+    )
+
+
+def sees_load_errors(user) -> bool:
+    """Whether ``user`` is shown load errors: superusers and whoever may change a workflow.
+
+    Those are the people who write or own workflows; the file names and tracebacks
+    of broken code are theirs to read, not every viewer's.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or workflows_for(user, "change").exists()
+
+
+def load_errors_of(workflow: Workflow, source_path: str = "") -> list[WorkflowLoadError]:
+    """The load errors of the file that declares ``workflow``.
+
+    A git checkout or a folder may sit at a new path after each change, so an error
+    matches by the workflow's file or by the file's path inside its source.
+    """
+    match = Q(pk__in=[])
+    if workflow.source_file:
+        match |= Q(file=workflow.source_file)
+    if source_path:
+        match |= Q(file=source_path) | Q(file__endswith=f"/{source_path.lstrip('/')}")
+    return list(WorkflowLoadError.objects.filter(match).order_by("file", "pk"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import version_views, views
 
 app_name = "workflows"
 
@@ -9,4 +9,11 @@ urlpatterns = [
     path("workflows/<slug:slug>/", views.workflow_detail, name="detail"),
     path("workflows/<slug:slug>/run/", views.workflow_run, name="run"),
     path("workflows/<slug:slug>/pause/", views.workflow_pause, name="pause"),
+    path(
+        "workflows/<slug:slug>/versions/<int:version_id>/",
+        version_views.version_code,
+        name="version",
+    ),
+    # Not under workflows/: a workflow may well be called "errors".
+    path("load-errors/", version_views.load_errors, name="load_errors"),
 ]

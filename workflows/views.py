@@ -18,9 +18,17 @@ from runs.services import WorkflowNotRunnable, runnable_definition, trigger_run
 
 from .errors import ParameterErrors
 from .forms import Prefill, WorkflowSearchForm, prefill_from_run
-from .models import Workflow
+from .models import Workflow, WorkflowLoadError
 from .presenters import graph_of, parameter_rows
-from .selectors import next_run_of, schedules_of, with_schedules
+from .selectors import (
+    VERSIONS_SHOWN,
+    load_errors_of,
+    next_run_of,
+    schedules_of,
+    sees_load_errors,
+    versions_of,
+    with_schedules,
+)
 from .services import pause_workflow
 
 WORKFLOWS_PER_PAGE = 50
@@ -67,8 +75,15 @@ def workflow_list(request):
         "searching": bool(query or tag),
         "visible_count": len(tags_by_pk),
         "any_workflow": bool(tags_by_pk) or Workflow.objects.exists(),
+        "load_error_count": _load_error_count(request.user),
     }
     return render(request, "workflows/list.html", context)
+
+
+def _load_error_count(user) -> int:
+    """How many files failed to load, for those who are shown load errors (else 0)."""
+    count = WorkflowLoadError.objects.count()
+    return count if count and sees_load_errors(user) else 0
 
 
 def workflow_detail(request, slug):
@@ -76,6 +91,7 @@ def workflow_detail(request, slug):
     workflow, access = workflow_for(request.user, slug, queryset=with_schedules(Workflow.objects))
     tasks = list(workflow.tasks.order_by("position"))
     grid = run_grid(workflow=workflow, tasks=tasks)
+    versions = versions_of(workflow)
     context = {
         "workflow": workflow,
         "schedules": schedules_of(workflow),
@@ -85,8 +101,17 @@ def workflow_detail(request, slug):
         "grid": grid,
         "access": access,
         "run_count": WorkflowRun.objects.filter(workflow=workflow).count() if grid.runs else 0,
+        "versions": versions[:VERSIONS_SHOWN],
+        "older_versions": len(versions) > VERSIONS_SHOWN,
+        # Those who may change the workflow are the ones who can fix its file.
+        "load_errors": _load_errors(workflow, versions) if access.may_change else [],
     }
     return render(request, "workflows/detail.html", context)
+
+
+def _load_errors(workflow, versions) -> list:
+    current = next((v for v in versions if v.pk == workflow.current_version_id), None)
+    return load_errors_of(workflow, current.source_path if current else "")
 
 
 def workflow_run(request, slug):
