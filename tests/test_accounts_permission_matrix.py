@@ -289,6 +289,26 @@ PAGES = [
         effect=shows(lambda world: f"#{world.run.number}"),
         run="failed",
     ),
+    # The code pages (issue 14).
+    Page(
+        "run code tab",
+        _on_run("runs:code"),
+        need="view",
+        effect=shows(lambda world: 'class="source"'),  # the version's source, highlighted
+        run="failed",
+    ),
+    Page(
+        "version page",
+        lambda world: reverse(
+            "workflows:version",
+            args=[
+                world.workflow.slug,
+                Workflow.objects.get(pk=world.workflow.pk).current_version_id,
+            ],
+        ),
+        need="view",
+        effect=shows(lambda world: 'class="source"'),
+    ),
     Page(
         "task log",
         _on_run("runs:task_log", "step"),
