@@ -23,6 +23,7 @@ from django_celery_beat.models import PeriodicTask, PeriodicTasks
 from dramatiq.errors import DramatiqError
 from redis import RedisError
 
+from workflows.errors import ParameterErrors
 from workflows.live import live_code, start_polling
 from workflows.models import WorkflowSchedule
 from workflows.registry import get_registry
@@ -210,6 +211,12 @@ def start_scheduled_run(slot: DueSlot):
         # Paused (trigger_run's rule): the slot passes without a run, as intended.
         level = logging.INFO if isinstance(exc, WorkflowPaused) else logging.WARNING
         logger.log(level, "Schedule %s did not start: %s", task.name, exc)
+        PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
+        return None
+    except ParameterErrors as exc:
+        # Its parameters no longer fit the code (a type changed): the slot passes, said out
+        # loud, and the scheduler carries on with the other schedules.
+        logger.warning("Schedule %s did not start: %s", task.name, exc)
         PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
         return None
     return run

@@ -8,11 +8,13 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from runs.models import WorkflowRun
+from runs.scheduler import DueSlot, start_scheduled_run
 from runs.testing import use_workflows
-from workflows.models import Workflow
+from workflows.models import Workflow, WorkflowSchedule
 
 from .pages_world import make_run, page_world, write_workflows
 from .test_pages_run_form import error_beside
@@ -151,3 +153,20 @@ def test_a_schedule_s_parameters_are_checked_by_the_same_validator(
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not PeriodicTask.objects.filter(name="Bad text").exists()
+
+
+def test_a_schedule_whose_parameters_no_longer_fit_skips_its_slot_and_says_why(db, caplog):
+    cron = CrontabSchedule.objects.create(minute="0", hour="6")
+    task = PeriodicTask.objects.create(name="Old values", crontab=cron, task="baton")
+    WorkflowSchedule.objects.create(
+        periodic_task=task,
+        workflow=Workflow.objects.get(slug="sales_report"),
+        parameters={"top_n": None},  # fitted "top_n: int | None" before a deploy
+    )
+    slot = timezone.now().replace(microsecond=0)
+
+    assert start_scheduled_run(DueSlot(at=slot, task_id=task.pk)) is None
+
+    assert not WorkflowRun.objects.exists()
+    assert PeriodicTask.objects.get(pk=task.pk).last_run_at == slot
+    assert "Schedule Old values did not start: invalid parameters: top_n:" in caplog.text
