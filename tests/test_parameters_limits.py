@@ -251,3 +251,11 @@ def test_quoted_escapes_what_a_page_could_not_encode():
     assert quoted("a\x00b\ud800") == "a\\u0000b\\ud800"
     assert quoted("short") == "short"
     assert quoted(12) == "12"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", [2**70, str(-(2**70)), "9" * 30])
+def test_a_primary_key_beyond_the_database_column_is_no_row_not_an_overflow(raw):
+    errors = errors_for(schema_for(Group), {"value": raw})
+
+    assert errors["value"][0].startswith("Select a valid group:")
