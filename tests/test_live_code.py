@@ -37,7 +37,7 @@ def repo(tmp_path, settings):
     repo = GitRepo(tmp_path / "repo")
     settings.BATON_WORKFLOWS_GIT = str(repo.path)
     settings.BATON_WORKFLOWS_GIT_BRANCH = "main"
-    settings.BATON_WORKFLOWS_GIT_INTERVAL = 1
+    settings.BATON_WORKFLOWS_GIT_INTERVAL = 3600  # the tests look by hand
     settings.BATON_WORKFLOWS_CACHE = str(tmp_path / "cache")
     settings.BATON_WORKFLOWS_DIR = ""
     registry.reset_registry()
@@ -155,9 +155,23 @@ def test_an_unreachable_repository_fails_the_command_naming_it_and_keeps_the_wor
         f"git repository {repo.path} (branch main): git fetch failed: fatal: '{repo.path}' "
         f"does not appear to be a git repository; the workflows stored before were kept."
     )
-    assert "the workflows stored before were kept" in error
     assert Workflow.objects.get(slug="exporter").is_active
     assert WorkflowLoadError.objects.filter(message__contains="git fetch failed").exists()
+    # The process started during the outage runs the commit its cache last fetched.
+    assert says(registry.get_registry().get("exporter")) == "v1"
+
+
+def test_a_repository_never_reached_fails_the_command_naming_it(settings, tmp_path, repo):
+    settings.BATON_WORKFLOWS_GIT = str(tmp_path / "nowhere")
+
+    out, error = sync_command()
+
+    assert error.startswith(
+        f"git repository {tmp_path / 'nowhere'} (branch main): git clone failed: fatal: "
+        f"repository '{tmp_path / 'nowhere'}' does not exist; the workflows stored before "
+        f"were kept."
+    )
+    assert WorkflowLoadError.objects.filter(message__contains="git clone failed").exists()
 
 
 def test_a_wrong_branch_fails_the_command_naming_the_branch(repo, settings):

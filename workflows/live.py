@@ -93,18 +93,23 @@ class LiveCode:
         self._stop = threading.Event()
 
     def registry(self) -> Registry:
-        """The current registry; loaded on first use, looked at again after the interval
-        when no poller thread does it."""
+        """The current registry; loaded on first use. Without a poller (web), the first
+        call after the interval starts a look in the background and returns at once."""
         if self._current is None:
             with self._refreshing:
                 if self._current is None:
                     self._refresh()
         elif self._due() and self._refreshing.acquire(blocking=False):
-            try:  # the other threads use the current registry meanwhile
-                self._refresh()
-            finally:
-                self._refreshing.release()
+            threading.Thread(target=self._refresh_then_release, daemon=True).start()
         return self._current
+
+    def _refresh_then_release(self) -> None:
+        try:
+            self._refresh()
+        except Exception:
+            logger.exception("Workflows: the reload failed; trying again")
+        finally:
+            self._refreshing.release()
 
     def _due(self) -> bool:
         return self._poller is None and time.monotonic() - self._checked_at >= self.interval
@@ -120,6 +125,8 @@ class LiveCode:
         try:
             revision = self.source.current()
         except SourceError as exc:
+            if previous is None:  # a process starting while the repository is unreachable
+                self._load_cached()
             return self._source_failed(str(exc))
         if self._reported is not None:
             logger.info("Workflows: %s can be read again", self.source)
@@ -146,6 +153,15 @@ class LiveCode:
             time.monotonic() - started,
         )
         return True
+
+    def _load_cached(self) -> None:
+        """The commit last fetched into the cache, if any, rather than no code at all."""
+        cached = getattr(self.source, "cached", None)
+        revision = cached() if cached else None
+        if revision is not None:
+            self._current = discover(revision=revision)
+            _name_errors_by_commit(self._current, revision)
+            self.kept.put(revision.id, self._current, current=self._current)
 
     def _source_failed(self, message: str) -> bool:
         if message != self._reported:

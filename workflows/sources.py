@@ -111,6 +111,18 @@ class GitSource:
             root = self._checkout(sha)
         return self._revision(sha, root)
 
+    def cached(self) -> Revision | None:
+        """The branch's commit as last fetched into the mirror, without fetching; None if none."""
+        try:
+            with self._locked():
+                if not (self.mirror / "HEAD").exists():
+                    return None
+                sha = self._branch_sha()
+                root = self._checkout(sha)
+            return self._revision(sha, root)
+        except SourceError:
+            return None
+
     def checkout(self, revision_id: str) -> Path | None:
         """The folder of an earlier commit, fetched when the mirror lacks it; None if gone."""
         with self._locked():
