@@ -100,6 +100,18 @@ def test_the_run_page_names_the_commit_of_its_version_in_plain_words(client, wor
     assert "Started before a code change" not in page
 
 
+def test_the_version_line_and_code_tab_speak_french(client, world):
+    committed = datetime(2026, 12, 3, 14, 5, tzinfo=timezone.get_current_timezone())
+    run = pinned(make_run(world.report), make_version(world.report, committed_at=committed))
+    client.force_login(world.viewer)
+
+    run_page = client.get(reverse("runs:detail", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+    code_page = client.get(reverse("runs:code", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert "Code du 3 Déc 14:05, commit a1b2c3d : Fix the export query" in text_of(run_page)
+    assert "C’est la première version de ce workflow" in text_of(code_page)
+
+
 @pytest.mark.parametrize(
     "origin, words", [("folder", "(folder)"), ("app", "(deployed with the app)")]
 )
