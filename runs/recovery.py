@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from audit.recorder import SYSTEM, Verb, record_event
+from workflows.live import definition_for_version
 from workflows.registry import get_registry
 
 from .dispatch import send_after_commit
@@ -130,7 +131,13 @@ def _record(verb: str, task_run: TaskRun, **details) -> None:
 
 
 def _options_of(task_run: TaskRun):
-    definition = get_registry().get(task_run.run.workflow.slug)
+    run = task_run.run
+    current = get_registry().get(run.workflow.slug)
+    code_hash = run.version.code_hash if run.version_id else ""
+    # The retries of the code the run is pinned to, not of a newer commit's.
+    definition = definition_for_version(
+        run.workflow.slug, run.version_id, code_hash, current=current
+    )
     node = definition and definition.tasks.get(task_run.task_name)
     return node.options if node else None
 

@@ -300,8 +300,15 @@ class Scheduler:
         registry = get_registry()
         if registry is self.synced_registry:
             return
-        report = sync_workflows(registry=registry)
-        self.synced_registry = registry
+        self.synced_registry = registry  # tried once per revision, even if it fails below
+        try:
+            report = sync_workflows(registry=registry)
+        except Error:
+            self.synced_registry = None  # the database's fault: tried again next tick
+            raise
+        except Exception:  # the workflows' code must not stop the scheduler
+            logger.exception("Scheduler could not sync the workflows of the new code")
+            return
         changed = report.created + report.updated + report.deactivated
         if changed:
             logger.info("Scheduler synced the workflows: %s", "; ".join(report.lines()))

@@ -263,3 +263,22 @@ def test_a_folder_is_reloaded_when_its_content_changes(workflows_dir):
     assert says(registry.get_registry().get("in_folder")) == "v2"
     live._live_key = None
     registry.reset_registry()
+
+
+def test_the_scheduler_leader_writes_each_new_commit_to_the_database(repo):
+    from runs.scheduler import Scheduler
+
+    repo.commit({"flows.py": flow("exporter")}, "one")
+    scheduler = Scheduler()
+    scheduler.tick()
+    assert Workflow.objects.get(slug="exporter").current_version.subject == "one"
+
+    repo.commit({"flows.py": flow("exporter", "v2") + flow("importer")}, "two")
+    live.live_code().refresh()
+    scheduler.tick()
+    scheduler.tick()  # the same revision is not written twice
+
+    assert Workflow.objects.get(slug="exporter").current_version.subject == "two"
+    assert Workflow.objects.filter(slug="importer", is_active=True).exists()
+    assert AuditEvent.objects.filter(verb="workflow.code_changed").count() == 1
+    scheduler.lock.release()
