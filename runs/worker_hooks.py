@@ -22,7 +22,8 @@ class BatonWorkerHooks(Middleware):
             broker.declare_queue(queue)
         install_log_capture()
         start_watch()
-        start_polling()
+        # A queue first named by new code gets a consumer (Dramatiq adds one per declared queue).
+        start_polling(on_change=lambda registry: _declare_queues(broker, registry))
 
     def after_worker_shutdown(self, broker, worker):
         from .execution.watch import stop_watch
@@ -30,14 +31,19 @@ class BatonWorkerHooks(Middleware):
         stop_watch()
 
 
-def workflow_queues() -> set[str]:
+def workflow_queues(registry=None) -> set[str]:
     """Every queue named by a task of a loaded workflow, and the default queue."""
     from workflows.registry import get_registry
 
     queues = {DEFAULT_QUEUE}
-    for definition in get_registry().workflows.values():
+    for definition in (registry or get_registry()).workflows.values():
         queues.update(node.options.queue for node in definition.tasks.values())
     return queues
+
+
+def _declare_queues(broker: dramatiq.Broker, registry) -> None:
+    for queue in workflow_queues(registry) - set(broker.get_declared_queues()):
+        broker.declare_queue(queue)
 
 
 def prepare_broker(broker: dramatiq.Broker) -> None:

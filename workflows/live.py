@@ -91,6 +91,7 @@ class LiveCode:
         self._reported: str | None = None  # the source error last logged
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
+        self.listeners: list = []  # called with each new current registry (a worker's queues)
 
     def registry(self) -> Registry:
         """The current registry; loaded on first use. Without a poller (web), the first
@@ -144,6 +145,7 @@ class LiveCode:
             _carry_over_broken(previous, registry)
             self.kept.put(revision.id, registry, current=registry)
         self._current = registry
+        self._tell(registry)
         logger.info(
             "Workflows: loaded revision %s of %s (%d workflows, %d load errors) in %.2f s",
             revision.short,
@@ -153,6 +155,13 @@ class LiveCode:
             time.monotonic() - started,
         )
         return True
+
+    def _tell(self, registry: Registry) -> None:
+        for listener in self.listeners:
+            try:
+                listener(registry)
+            except Exception:
+                logger.exception("Workflows: %r failed on the new code", listener)
 
     def _load_cached(self) -> None:
         """The commit last fetched into the cache, if any, rather than no code at all."""
@@ -274,12 +283,15 @@ def live_code() -> LiveCode | None:
     return _live
 
 
-def start_polling() -> None:
-    """Reload the workflows in the background (workers, scheduler, ``up``)."""
+def start_polling(*, on_change=None) -> None:
+    """Reload the workflows in the background (workers, scheduler, ``up``); ``on_change``
+    is called with each new registry."""
     from . import registry
 
     live = live_code()
     if live is not None and not registry.overridden():
+        if on_change is not None:
+            live.listeners.append(on_change)
         live.start()
 
 

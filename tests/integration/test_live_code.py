@@ -51,7 +51,7 @@ BRAND_NEW = """
 from workflows import task, workflow
 
 
-@task
+@task(queue="fresh")  # a queue no worker consumed before the push
 def hello() -> str:
     return "new"
 
