@@ -214,6 +214,18 @@ def test_the_code_tab_shows_the_runs_source_highlighted_and_the_diff_with_the_pr
     assert "style=" not in page  # the Content-Security-Policy refuses inline styles
 
 
+def test_the_code_tab_of_an_older_version_links_to_the_current_code(client, world):
+    old = make_version(world.report, V1, revision="a" * 40, seen_ago=timedelta(hours=2))
+    run = pinned(make_run(world.report), old)
+    current = make_version(world.report, V2, revision="b" * 40)
+
+    page = get(client, world.viewer, reverse("runs:code", args=[run.pk])).content.decode()
+
+    assert 'data-testid="not-current"' in page
+    assert reverse("workflows:version", args=["report", current.pk]) in page
+    assert '<span class="d-added">' not in page  # its own diff: against nothing before it
+
+
 def test_the_code_tab_of_a_first_version_says_there_is_nothing_before_it(client, world):
     run = pinned(make_run(world.report), make_version(world.report))
 
