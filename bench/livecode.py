@@ -130,13 +130,6 @@ def measure_reload(repo) -> None:
         f"{wall:.2f} s wall (target ≤ 1 s); a running task's thread paused at most "
         f"{max(pauses) * 1000:.0f} ms"
     )
-    hashing = cpu_seconds()
-    for definition in definitions:
-        definition.code_hash  # noqa: B018
-    print(
-        f"  + code hashes of all {len(definitions)} (the scheduler leader's sync; a worker "
-        f"hashes only the workflows it runs): {cpu_seconds() - hashing:.2f} s CPU"
-    )
 
 
 def measure_memory(tmp: Path, keep: int) -> None:

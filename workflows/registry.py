@@ -81,12 +81,10 @@ class Registry:
         found = [v for v in list(vars(module).values()) if isinstance(v, WorkflowDefinition)]
         if found:
             provenance = self._provenance(file)
-            # A folder's file may change under us (a commit's checkout never does): its hash
-            # is taken now, while the file is the one imported.
-            in_place = provenance.origin == "folder"
             for definition in found:
-                if in_place:
-                    definition.code_hash  # noqa: B018
+                # Hashed now, from the file as imported: a folder's file may change later,
+                # and an old commit's checkout may be pruned from the cache.
+                definition.code_hash  # noqa: B018
                 _PROVENANCE.setdefault(definition, provenance)
                 self.add(definition)
 
