@@ -135,7 +135,11 @@ class LiveCode:
         if previous is not None and previous.revision and previous.revision.id == revision.id:
             if not previous.source_error:
                 return False
-            self._current = self.kept.get(revision.id) or replace(previous, source_error="")
+            where = str(self.source)
+            errors = [e for e in previous.errors if e.file != where]
+            self._current = self.kept.get(revision.id) or replace(
+                previous, source_error="", errors=errors
+            )
             return True
         started = time.monotonic()
         registry = self.kept.get(revision.id)
