@@ -282,7 +282,6 @@ def test_a_cleared_form_field_is_an_error_beside_it_not_the_default(hint, defaul
 
     assert errors_for(schema, QueryDict("value=")) == {"value": ["This field is required."]}
     assert errors_for(schema, {"value": ""}) == {"value": ["This field is required."]}
-    assert schema["value"].form_field().required  # the browser says so before sending
 
 
 def test_blank_text_and_an_empty_list_are_values_of_their_own():
@@ -586,6 +585,7 @@ def test_it_refuses_a_default_that_cannot_be_stored_as_json():
     ("hint", "default", "reason"),
     [
         (int, "abc", "has a default 'abc' that is not valid: Enter a whole number."),
+        (int, "", "has a default '' that is not valid: This field is required."),
         (
             Literal["full", "delta"],
             "weekly",
@@ -787,8 +787,7 @@ def test_it_renders_html_inputs_a_browser_understands():
     )
     assert '<input type="date" name="day" id="id_day">' in html
     assert '<input type="datetime-local" name="since" id="id_since">' in html
-    # A default is no reason to accept a cleared field: it would not be the value shown.
-    assert '<input type="time" name="at" value="03:00:00" required id="id_at">' in html
+    assert '<input type="time" name="at" value="03:00:00" id="id_at">' in html
     assert '<input type="checkbox" name="dry_run" id="id_dry_run" checked>' in html
     assert '<option value="delta" selected>delta</option>' in html
     assert '<textarea name="tags" cols="40" rows="10" id="id_tags">\nbilling</textarea>' in html

@@ -63,15 +63,6 @@ def test_a_cleared_field_with_a_default_is_an_error_beside_it(client, world):
     assert not WorkflowRun.objects.exists()
 
 
-def test_the_field_of_a_parameter_with_a_default_is_marked_required(client, world):
-    client.force_login(world.operator)
-
-    page = client.get(REPORT).content.decode()
-
-    assert re.search(r'<input type="number" name="top" value="3"[^>]*required', page)
-    assert not re.search(r'<input type="date" name="day"[^>]*required', page)
-
-
 def test_a_cleared_optional_field_starts_the_run_with_none(client, world):
     client.force_login(world.operator)
 

@@ -100,21 +100,25 @@ class Parameter:
         return self.default is not MISSING
 
     @property
-    def may_be_blank(self) -> bool:
-        """Whether its form field may be left blank: None is allowed, or blank is a value.
+    def blank_is_a_value(self) -> bool:
+        """Whether a blank form field is a value: "" text, an empty list, an unticked box.
 
-        Blank text, an empty list and an unticked box are values; for the other
-        kinds, blank is "no value", which only ``X | None`` accepts, default or not.
+        For the other kinds blank is "no value", which only ``X | None`` accepts,
+        default or not (``ParameterForm.clean``).
         """
-        return self.nullable or (self.has_default and KINDS[self.kind].blank_is_a_value)
+        return KINDS[self.kind].blank_is_a_value
 
     def form_field(self) -> forms.Field:
-        """A fresh Django form field that parses this parameter from form or JSON input."""
+        """A fresh Django form field that parses this parameter from form or JSON input.
+
+        Marked required only without a default: a pre-filled field needs no typing,
+        though clearing it is refused too (``ParameterForm.clean``).
+        """
         return KINDS[self.kind].form_field(
             self,
             label=self.label,
             help_text=self.help_text,
-            required=not self.may_be_blank,
+            required=self.required,
             initial=self.initial(),
         )
 
@@ -174,7 +178,7 @@ class ParameterForm(forms.Form):
             name = parameter.name
             if cleaned.get(name, MISSING) is not None or parameter.nullable:
                 continue
-            if self.from_form and name not in self.data and parameter.may_be_blank:
+            if self.from_form and name not in self.data and parameter.blank_is_a_value:
                 # A browser sends every text field; a script posting the form may not.
                 cleaned[name] = self.fields[name].clean("")
             else:  # null, or a blank field of a kind for which blank is no value
@@ -447,18 +451,20 @@ def _checked_default(parameter: Parameter, default, hint):
                 f"has a default {default!r} that is not a primary key of {parameter.model.__name__}"
             )
         return default
-    # The field of the parameter with a default (blank text may then be one), without
-    # the initial value, which shows a default before it is known to be valid.
-    with_default = replace(parameter, default=default)
-    field = KINDS[parameter.kind].form_field(with_default, required=not with_default.may_be_blank)
+    # The field of a parameter with a default, without the initial value, which shows
+    # a default before it is known to be valid.
+    field = KINDS[parameter.kind].form_field(parameter, required=False)
     # A DefinitionError is for developers: in English, whatever the request's language.
     with translation.override("en"):
         try:
-            return field.clean(default)
+            value = field.clean(default)
+            if value is None:  # e.g. "" for a number: blank, as a cleared field would be
+                raise ValidationError(REQUIRED)
         except ValidationError as exc:
             raise _Invalid(
                 f"has a default {default!r} that is not valid: {' '.join(exc.messages)}"
             ) from None
+    return value
 
 
 def _hint_name(hint) -> str:
