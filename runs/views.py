@@ -75,12 +75,14 @@ def _live_context(run, access, task_runs) -> dict:
         "task_states": {task.task_name: task.state for task in task_runs},
         "access": access,
         "any_task_active": any(task.state in ACTIVE_TASK_STATES for task in task_runs),
+        # Its version, and whether the code changed since it started (a deploy meanwhile).
+        "version": pinned_version_of(run),
         "now": timezone.now(),
     }
 
 
 def _static_context(run, task_runs) -> dict:
-    """What a run keeps from start to end: parameters, its code version, the graph's shape."""
+    """What a run keeps from start to end: parameters, who started it, the graph's shape."""
     links = {
         task.task_name: reverse("runs:task_log", args=[run.pk, task.task_name])
         for task in task_runs
@@ -88,7 +90,6 @@ def _static_context(run, task_runs) -> dict:
     states = {task.task_name: task.state for task in task_runs}
     return {
         "parameters": _parameters_shown(run),
-        "version": pinned_version_of(run),
         "graph": graph_of(task_runs, states=states, links=links),
     }
 

@@ -147,6 +147,20 @@ def test_a_running_run_started_before_a_code_change_says_it_keeps_its_code(clien
     )
 
 
+def test_the_live_part_of_the_run_page_says_so_once_the_code_changes(client, world):
+    v1 = make_version(world.report, seen_ago=timedelta(hours=2))
+    run = pinned(make_run(world.report, state="running", ago=timedelta(minutes=30)), v1)
+    client.force_login(world.viewer)
+    url = reverse("runs:detail", args=[run.pk])
+    before = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+    make_version(world.report, V2, revision="b" * 40, seen_ago=timedelta(seconds=1))  # a deploy
+    after = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'data-testid="code-changed"' not in before
+    assert 'data-testid="code-changed">Started before a code change: it runs the code' in after
+
+
 def test_a_run_that_ended_after_a_code_change_says_it_ran_its_own_code(client, world):
     v1 = make_version(world.report, seen_ago=timedelta(hours=2), current=False)
     # Started 5 minutes ago, ended 42 s later; v2 appeared 4.5 minutes ago, in between.
