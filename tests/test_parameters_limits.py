@@ -1,5 +1,6 @@
 """Bounds and storable text in the one parameter validator (workflows/parameter_limits.py)."""
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -74,6 +75,13 @@ def test_a_range_is_in_the_json_schema():
         "type": "number",
         "maximum": 1,
     }
+
+
+def test_a_decimal_bound_is_a_json_number_in_the_schema():
+    schema = schema_for(Annotated[float, Range(Decimal("0.5"), 2)])["value"].json_schema()
+
+    assert (schema["minimum"], schema["maximum"]) == (0.5, 2)
+    assert json.dumps(schema)
 
 
 def test_an_optional_parameter_keeps_its_range():

@@ -126,8 +126,8 @@ class NumberKind(SimpleKind):
         bounds = self.bounds(parameter)
         if bounds and schema["type"] in ("integer", "number"):
             for keyword, value in (("minimum", bounds.min), ("maximum", bounds.max)):
-                if value is not None:
-                    schema[keyword] = value
+                if value is not None:  # a Decimal bound is no JSON number: as a float
+                    schema[keyword] = value if isinstance(value, int | float) else float(value)
         return schema
 
 
