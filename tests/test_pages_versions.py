@@ -416,6 +416,24 @@ def test_the_load_errors_page_lists_each_file_with_its_workflows(client, world, 
     assert reverse("workflows:detail", args=["cleanup"]) not in page  # the editor may not see it
 
 
+def test_the_load_errors_page_hides_the_errors_of_files_whose_workflows_one_may_not_see(
+    client, world
+):
+    # "cleanup" (hidden from the editor) in a file of its own, and a file new to Baton.
+    Workflow.objects.filter(pk=world.cleanup.pk).update(source_file="/srv/flows/cleanup_only.py")
+    WorkflowLoadError.objects.create(file="/srv/flows/cleanup_only.py", message="cleanup is broken")
+    WorkflowLoadError.objects.create(file="/srv/flows/brand_new.py", message="new file is broken")
+
+    editor_page = text_of(get(client, world.editor, reverse("workflows:load_errors")))
+    editor_home = text_of(get(client, world.editor, "/"))
+    root_page = text_of(get(client, world.root, reverse("workflows:load_errors")))
+
+    assert "new file is broken" in editor_page  # no workflow yet: every developer sees it
+    assert "cleanup is broken" not in editor_page and "cleanup_only" not in editor_page
+    assert "1 workflow file could not be loaded" in editor_home
+    assert "cleanup is broken" in root_page and "new file is broken" in root_page
+
+
 def test_the_load_errors_page_refuses_those_who_change_no_workflow(client, world, broken):
     response = get(client, world.viewer, reverse("workflows:load_errors"))
 

@@ -1,7 +1,7 @@
 """Reads about workflows shared by the pages and the API."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
@@ -145,3 +145,43 @@ def load_errors_of(workflow: Workflow, source_path: str = "") -> list[WorkflowLo
     if source_path:
         match |= Q(file=source_path) | Q(file__endswith=f"/{source_path.lstrip('/')}")
     return list(WorkflowLoadError.objects.filter(match).order_by("file", "pk"))
+
+
+@dataclass
+class LoadErrorRow:
+    error: WorkflowLoadError
+    workflows: list[tuple[str, str]] = field(default_factory=list)  # (slug, title) it declares
+
+
+def load_errors_for(user) -> list[LoadErrorRow]:
+    """The load errors ``user`` is shown, each with the workflows its file declares.
+
+    A file whose known workflows are all hidden from the user is left out, as a
+    workflow they may not see is (its name would be in the message); a new file,
+    with no workflow yet, is shown to every developer. One query when there is none.
+    """
+    errors = list(WorkflowLoadError.objects.order_by("file", "pk"))
+    if not errors or not sees_load_errors(user):
+        return []
+    known = list(
+        Workflow.objects.values_list(
+            "pk", "slug", "title", "source_file", "current_version__source_path"
+        )
+    )
+    visible = None if user.is_superuser else set(workflows_for(user).values_list("pk", flat=True))
+    rows = []
+    for error in errors:
+        declared = [row for row in known if _declares(error.file, row[3], row[4])]
+        shown = [row for row in declared if visible is None or row[0] in visible]
+        if declared and not shown:
+            continue
+        rows.append(LoadErrorRow(error, [(slug, title) for _pk, slug, title, *_ in shown]))
+    return rows
+
+
+def _declares(error_file: str, source_file: str, source_path: str | None) -> bool:
+    """Whether an error's file is the one a workflow came from (see ``load_errors_of``)."""
+    if source_file and error_file == source_file:
+        return True
+    path = (source_path or "").lstrip("/")
+    return bool(path) and (error_file == path or error_file.endswith(f"/{path}"))

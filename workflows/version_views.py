@@ -9,11 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.permissions import workflow_for, workflows_for
+from accounts.permissions import workflow_for
 
 from .code_display import diff_of, highlighted
-from .models import WorkflowLoadError, WorkflowVersion
-from .selectors import sees_load_errors, version_before
+from .models import WorkflowVersion
+from .selectors import load_errors_for, sees_load_errors, version_before
 
 
 def code_context(version: WorkflowVersion, previous: WorkflowVersion | None) -> dict:
@@ -57,28 +57,4 @@ def load_errors(request):
     """The files whose workflows could not be loaded, with the workflows each one declares."""
     if not sees_load_errors(request.user):
         raise PermissionDenied("Load errors are shown to those who may change a workflow.")
-    errors = list(WorkflowLoadError.objects.order_by("file", "pk"))
-    visible = workflows_for(request.user, "view").values_list(
-        "slug", "title", "source_file", "current_version__source_path"
-    )
-    visible = list(visible) if errors else []
-    rows = [
-        {
-            "error": error,
-            "workflows": [
-                (slug, title)
-                for slug, title, source_file, source_path in visible
-                if _declares(error.file, source_file, source_path)
-            ],
-        }
-        for error in errors
-    ]
-    return render(request, "workflows/load_errors.html", {"rows": rows})
-
-
-def _declares(error_file: str, source_file: str, source_path: str | None) -> bool:
-    """Whether the file of an error is the one a workflow came from (see load_errors_of)."""
-    if source_file and error_file == source_file:
-        return True
-    path = (source_path or "").lstrip("/")
-    return bool(path) and (error_file == path or error_file.endswith(f"/{path}"))
+    return render(request, "workflows/load_errors.html", {"rows": load_errors_for(request.user)})
