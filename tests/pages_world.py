@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.testing import give_role, make_user
@@ -25,6 +26,7 @@ from runs.models import TaskRun, WorkflowRun
 from runs.testing import use_workflows
 from workflows.models import Workflow
 from workflows.registry import Registry, discover
+from workflows.sync import sync_workflows
 
 WORKFLOWS = """
 from datetime import date
@@ -100,6 +102,26 @@ def registry_with(folder: Path, slugs) -> Registry:
     found = discover(workflows_dir=str(folder))
     workflows = {**discover().workflows, **{slug: found.workflows[slug] for slug in slugs}}
     return Registry(workflows=workflows)
+
+
+def synced_for_module(registry: Registry, django_db_blocker) -> Iterator[None]:
+    """Sync ``registry`` once for a module, in a transaction left open until its last test.
+
+    For a module-scoped fixture (``yield from``): pytest-django's ``db`` runs each
+    test in a savepoint of it, so every test starts from the synced workflows and
+    nothing of them is left when the module ends (rolled back). Only for modules
+    whose tests all use ``db``, not ``transactional_db``.
+    """
+    atomic = transaction.atomic()
+    with django_db_blocker.unblock():
+        atomic.__enter__()
+        sync_workflows(registry=registry)
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
 
 @contextmanager

@@ -43,10 +43,9 @@ from tests.effects import (
     changes_since,
     leaked,
 )
-from tests.pages_world import registry_with, write_workflows
+from tests.pages_world import registry_with, synced_for_module, write_workflows
 from workflows.models import Workflow
 from workflows.registry import reset_registry
-from workflows.sync import sync_workflows
 
 ROLES = ("none", "viewer", "operator", "editor", "owner", "superuser")
 ALLOWED = "allowed"  # the page's own success status (200, or 302 for actions)
@@ -432,10 +431,14 @@ def client(matrix_client):
     return matrix_client
 
 
+@pytest.fixture(scope="module")
+def synced(django_db_setup, django_db_blocker, matrix_registry):
+    yield from synced_for_module(matrix_registry, django_db_blocker)
+
+
 @pytest.fixture
-def world_for(db, matrix_registry):
+def world_for(db, synced, matrix_registry):
     reset_registry(matrix_registry)
-    sync_workflows(registry=matrix_registry)
 
     def build(role: str, how: str) -> World:
         granted = Workflow.objects.get(slug="granted_flow")

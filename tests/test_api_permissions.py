@@ -32,10 +32,9 @@ from tests.effects import (
     changes_since,
     leaked,
 )
-from tests.pages_world import registry_with
+from tests.pages_world import registry_with, synced_for_module
 from workflows.models import Workflow
 from workflows.registry import reset_registry
-from workflows.sync import sync_workflows
 
 LOG_LINE = "produce made 4 items"
 
@@ -202,10 +201,14 @@ def matrix_client():
     return Client()
 
 
+@pytest.fixture(scope="module")
+def synced(django_db_setup, django_db_blocker, matrix_registry):
+    yield from synced_for_module(matrix_registry, django_db_blocker)
+
+
 @pytest.fixture
-def loaded(db, matrix_registry):
+def loaded(db, synced, matrix_registry):
     reset_registry(matrix_registry)
-    sync_workflows(registry=matrix_registry)
     yield Workflow.objects.get(slug="data_edge")
     reset_registry(None)
 
