@@ -11,6 +11,7 @@ from django.db import models
 from accounts.models import ApiToken
 from audit.models import AuditEvent
 from workflows.models import Workflow
+from workflows.parameter_limits import escaped
 
 from .chain import append
 from .context import current_request
@@ -133,7 +134,9 @@ def _request_fields(request) -> dict:
         address = str(ipaddress.ip_address(address))
     except ValueError:
         address = ""
-    return {"ip_address": address, "user_agent": request.headers.get("user-agent", "")[:300]}
+    # Any header text: PostgreSQL would refuse a NUL in it, and with it the audited action.
+    user_agent = escaped(request.headers.get("user-agent", ""))[:300]
+    return {"ip_address": address, "user_agent": user_agent}
 
 
 def _token_of(request) -> ApiToken | None:

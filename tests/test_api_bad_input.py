@@ -6,6 +6,7 @@ this module there (DATABASE_URL); on SQLite the same answers are expected.
 
 import pytest
 
+from audit.models import AuditEvent
 from runs.models import TaskRun, WorkflowRun
 from runs.testing import use_workflows
 from tests.api_world import ENGINE_WORKFLOWS, build_world
@@ -206,3 +207,13 @@ def test_the_schema_says_what_each_error_status_means(world):
     }
     assert "not the `next_cursor` of a page" in list_runs["responses"]["422"]["description"]
     assert cursor["schema"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]+$"
+
+
+def test_a_nul_in_the_user_agent_does_not_stop_the_audited_action(world):
+    response = world.api("admin").post(
+        "/workflows/data_edge/runs", {"parameters": {}}, **{"User-Agent": "bad\x00agent"}
+    )
+
+    assert response.status_code == 201, response.content
+    event = AuditEvent.objects.filter(verb="run.triggered").get()
+    assert event.user_agent == "bad\\u0000agent"
