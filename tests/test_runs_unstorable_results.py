@@ -6,6 +6,7 @@ sweep. Runs on SQLite too, where the same messages are expected.
 """
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from runs.execution.outcome import Outcome, result_outcome
 from runs.models import WorkflowRun
@@ -119,3 +120,16 @@ def test_a_storable_result_is_untouched():
         "",
     )
     assert Outcome.failed("plain words").error == "plain words"
+
+
+def test_a_note_the_database_cannot_store_is_refused_by_the_trigger_command(db):
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "trigger", "sales_report", "--note", b"caf\xe9".decode("utf-8", "surrogateescape")
+        )
+
+    assert str(refused.value) == (
+        "--note: Text may not contain lone surrogates (\\ud800 to \\udfff): "
+        "they are not Unicode characters."
+    )
+    assert not WorkflowRun.objects.exists()

@@ -15,6 +15,7 @@ from runs.services import WorkflowNotRunnable, trigger_run
 from runs.states import FINISHED_RUN_STATES, RunState, TaskState
 from workflows.errors import ParameterErrors
 from workflows.models import Workflow
+from workflows.parameter_limits import find_bad_text
 
 POLL_SECONDS = 0.2
 
@@ -54,6 +55,9 @@ class Command(BaseCommand):
     def handle(self, *args, slug, params, wait, note, username, **options):
         workflow = _workflow(slug)
         parameters = _parse_params(params)
+        bad = find_bad_text(note)  # an argument of undecodable bytes reads as lone surrogates
+        if bad:
+            raise CommandError(f"--note: {bad.message}", returncode=2)
         user = _user(username) if username is not None else None
         embedded = None
         if wait and not settings.BROKER_URL:
