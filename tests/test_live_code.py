@@ -282,3 +282,24 @@ def test_the_scheduler_leader_writes_each_new_commit_to_the_database(repo):
     assert Workflow.objects.filter(slug="importer", is_active=True).exists()
     assert AuditEvent.objects.filter(verb="workflow.code_changed").count() == 1
     scheduler.lock.release()
+
+
+def test_a_process_without_a_poller_looks_again_in_the_background_after_the_interval(
+    repo, tmp_path
+):
+    import time
+
+    from workflows.live import LiveCode
+
+    repo.commit({"flows.py": flow("exporter")}, "one")
+    source = GitSource(str(repo.path), branch="main", cache=str(tmp_path / "web"), keep=2)
+    web = LiveCode(source, interval=30, keep=2)
+    first = web.registry()
+    repo.commit({"flows.py": flow("exporter", "v2")}, "two")
+    web._checked_at -= 60  # the interval has passed: the next call starts a look
+
+    assert web.registry() is first  # the request is not kept waiting for git
+    deadline = time.monotonic() + 10
+    while says(web.registry().get("exporter")) != "v2":
+        assert time.monotonic() < deadline, "the background look never loaded the new commit"
+        time.sleep(0.02)
