@@ -7,6 +7,7 @@ when BATON_REQUIRE_SERVICES=1 (as in CI), so CI never passes by skipping.
 
 import os
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -89,6 +90,39 @@ def _answers(host: str, port: int) -> bool:
     return True
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_redis_database_per_xdist_worker():
+    """Under xdist, each test process gets its own Redis database (db 0 + worker number).
+
+    A test process's in-process code (an embedded worker on the settings' broker) would
+    otherwise take the messages meant for another process's worker processes.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not settings.BROKER_URL.startswith("redis"):
+        yield
+        return
+    import dramatiq
+    from django.utils.module_loading import import_string
+    from dramatiq.brokers.redis import RedisBroker
+
+    from runs.worker_hooks import prepare_broker
+
+    parts = urlsplit(settings.BROKER_URL)
+    base = int(parts.path.strip("/") or 0)
+    url = urlunsplit(parts._replace(path=f"/{base + int(worker[2:])}"))
+    previous_url, previous_broker = settings.BROKER_URL, dramatiq.get_broker()
+    middleware = [import_string(name)() for name in settings.DRAMATIQ_BROKER["MIDDLEWARE"]]
+    broker = RedisBroker(url=url, middleware=middleware)
+    for actor_name in previous_broker.get_declared_actors():
+        broker.declare_actor(previous_broker.get_actor(actor_name))
+    prepare_broker(broker)
+    settings.BROKER_URL = url
+    dramatiq.set_broker(broker)
+    yield
+    settings.BROKER_URL = previous_url
+    dramatiq.set_broker(previous_broker)
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """BROKER_URL of a Redis that answers."""
@@ -119,3 +153,20 @@ def workflows_dir(tmp_path, settings):
     folder.mkdir()
     settings.BATON_WORKFLOWS_DIR = str(folder)
     return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark tests by folder; under xdist (`make test`), each group runs on one worker.
+
+    Integration tests share the one Redis (they flush its queues) and start real
+    processes, so they run one after another on one worker while the others run
+    the in-process tests; the browser tests share one Chromium.
+    """
+    for item in items:
+        path = str(item.path)
+        if "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.xdist_group("services"))
+        elif "/tests/browser/" in path:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
