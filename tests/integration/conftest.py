@@ -5,10 +5,6 @@ locally without them, failing in CI (BATON_REQUIRE_SERVICES=1).
 """
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,6 +13,7 @@ import pytest
 from django.db import connection
 
 from runs.testing import use_workflows
+from tests.processes import ManageProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = Path(__file__).parent / "workflows"
@@ -33,43 +30,16 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
-class WorkerProcess:
+class WorkerProcess(ManageProcess):
     """`manage.py runworker` in its own process group, its output in a file."""
 
+    name = "the worker"
+
     def __init__(self, env: dict, log_path: Path, threads: int = 4):
-        self.log_path = log_path
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", "-p", "1", "-t", str(threads)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        super().__init__(["runworker", "-p", "1", "-t", str(threads)], env, log_path)
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while READY not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the worker did not start:\n{self.output()}")
-            time.sleep(0.05)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self, sig=signal.SIGKILL) -> None:
-        os.killpg(self.process.pid, sig)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
+        self.wait_while_alive(lambda: READY in self.output(), timeout, "the worker did not start")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 from runs.models import TaskAttempt
 from runs.services import trigger_run
 from runs.testing import wait_for_run
+from tests.processes import wait_until
 from workflows.models import Workflow
 
 from .conftest import WorkerProcess
@@ -55,14 +56,6 @@ def processes(tmp_path):
 def lines(path: Path, word: str) -> Counter:
     text = path.read_text() if path.exists() else ""
     return Counter(line.split()[1] for line in text.splitlines() if line.startswith(word))
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.05)
 
 
 def start_four_marks(marks: Path, seconds: float):

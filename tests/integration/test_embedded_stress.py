@@ -10,7 +10,6 @@ never say "database is locked", and every run must succeed.
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import ROOT, ManageProcess
+
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = Path(__file__).parent / "workflows"
 RUNS, AT_ONCE, READERS = 40, 8, 2
 FINISHED = {"success", "failed", "cancelled"}
@@ -84,56 +84,30 @@ class Api:
             return exc.code, exc.read().decode(errors="replace")[:500]
 
 
-class Up:
+class Up(ManageProcess):
     """`manage.py up` in its own process group, its output in a file."""
 
+    name = "`up`"
+    stop_timeout = 20
+
     def __init__(self, database: Path, log_path: Path, *, as_url: bool):
-        self.env = embedded_env(database, as_url=as_url)
         self.port = free_port()
-        self.log_path = log_path
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "up", "--port", str(self.port)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        super().__init__(
+            ["up", "--port", str(self.port)], embedded_env(database, as_url=as_url), log_path
         )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_output(self, text: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"`up` did not print {text!r}:\n{self.output()}")
-            time.sleep(0.05)
 
     def api(self, token: str) -> Api:
         """The API, once `up` answers."""
         api = Api(self.port, token)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if api.call("GET", "/runs")[0] == 200:
-                    return api
-            except OSError:
-                pass  # not listening yet
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"`up` does not answer:\n{self.output()}")
-            time.sleep(0.1)
+        self.wait_while_alive(lambda: answers(api), 60, "`up` does not answer")
+        return api
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.log.close()
+
+def answers(api: Api) -> bool:
+    try:
+        return api.call("GET", "/runs")[0] == 200
+    except OSError:
+        return False  # not listening yet
 
 
 def wait_until_finished(api: Api, ids: list[int], timeout: float = 120) -> dict[int, str]:

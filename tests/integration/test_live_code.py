@@ -11,11 +11,12 @@ from runs.models import TaskRun
 from runs.services import trigger_run
 from runs.testing import wait_for_run
 from tests.live_repo import GitRepo
+from tests.processes import wait_until
 from workflows import live, registry
 from workflows.models import Workflow
 
 from .conftest import READY, WorkerProcess
-from .test_scheduler_processes import SchedulerProcess, wait_until
+from .test_scheduler_processes import SchedulerProcess
 
 INTERVAL = 1.0
 

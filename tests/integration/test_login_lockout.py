@@ -5,13 +5,8 @@ Two real `manage.py up` processes on one database, as behind a load balancer
 passwords on the first, then the right one on the second is refused.
 """
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -20,7 +15,7 @@ import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from .conftest import ROOT
+from tests.processes import ManageProcess
 
 pytestmark = pytest.mark.integration
 
@@ -35,36 +30,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class WebProcess:
+class WebProcess(ManageProcess):
     """`manage.py up` serving pages only (no scheduler, no worker threads)."""
+
+    name = "the web process"
 
     def __init__(self, env: dict, log_path: Path, *options: str):
         self.port = free_port()
-        self.log_path = log_path
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "up", "--no-scheduler", "--worker-threads", "0"]
-            + ["--port", str(self.port), *options],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        super().__init__(
+            ["up", "--no-scheduler", "--worker-threads", "0", "--port", str(self.port), *options],
+            env,
+            log_path,
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_serving(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                requests.get(f"{self.url}/accounts/login/", headers={"Host": HOST}, timeout=2)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"the web process did not start:\n{self.log_path.read_text()}"
-                    ) from None
-                time.sleep(0.1)
+        self.wait_while_alive(self._serving, timeout, "the web process did not start")
+
+    def _serving(self) -> bool:
+        try:
+            requests.get(f"{self.url}/accounts/login/", headers={"Host": HOST}, timeout=2)
+        except requests.ConnectionError:
+            return False
+        return True
 
     def log_in(self, username: str, password: str) -> requests.Response:
         browser = requests.Session()
@@ -77,16 +65,6 @@ class WebProcess:
             allow_redirects=False,
             timeout=30,
         )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-        self.log.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from runs.models import WorkflowRun
+from tests.processes import wait_until
 from workflows.models import Workflow, WorkflowSchedule
 from workflows.schedules import BATON_TASK
 
@@ -28,14 +29,6 @@ OUTAGE_SECONDS = 2
 LEADER = "Scheduler is the leader"
 UNREACHABLE = "Database unreachable, retrying"
 BACK = "Database back after"
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.05)
 
 
 def every_second_schedule() -> Workflow:

@@ -4,11 +4,6 @@ It repairs what the broker or a dead worker lost, and two schedulers share the
 work safely: one leads, the other takes over when it dies.
 """
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,51 +15,22 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from runs.models import TaskAttempt, WorkflowRun
 from runs.services import trigger_run
 from runs.testing import wait_for_run
+from tests.processes import ManageProcess, wait_until
 from workflows.models import Workflow, WorkflowSchedule
 from workflows.schedules import BATON_TASK
 
-from .conftest import ROOT, WorkerProcess
+from .conftest import WorkerProcess
 
 FAST_RECOVERY = {"BATON_QUEUED_TIMEOUT": "2", "BATON_HEARTBEAT_TIMEOUT": "2"}
 
 
-class SchedulerProcess:
+class SchedulerProcess(ManageProcess):
     """`manage.py runscheduler` in its own process group, its output in a file."""
 
+    name = "the scheduler"
+
     def __init__(self, env: dict, log_path: Path):
-        self.log_path = log_path
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runscheduler"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} from the scheduler:\n{self.output()}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
+        super().__init__(["runscheduler"], env, log_path)
 
 
 @pytest.fixture
@@ -86,14 +52,6 @@ def processes(tmp_path):
     yield start
     for process in reversed(started):
         process.stop()
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.1)
 
 
 def test_a_run_completes_after_redis_is_flushed_mid_run(loaded, redis_url, recovery_env, processes):

@@ -10,6 +10,7 @@ would write a second "done".
 import contextlib
 import os
 import signal
+import subprocess
 import textwrap
 import threading
 import time
@@ -24,6 +25,7 @@ from runs.execution.shell_task import start_guarded
 from runs.recovery import sweep
 from runs.services import trigger_run
 from runs.testing import use_workflows
+from tests.processes import wait_until
 from workflows.models import Workflow
 
 from .conftest import WorkerProcess
@@ -97,15 +99,6 @@ def live_members(pgid: int) -> list[int]:
     return members
 
 
-def wait_until(check, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def reaped(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -143,9 +136,11 @@ def test_shell_steps_die_with_their_worker_and_each_attempt_runs_once(
         first.kill()
 
         # Dead within moments (well before the steps' sleep would end), then reaped.
-        assert wait_until(lambda: not any(live_members(g) for g in groups), timeout=2.0)
+        wait_until(
+            lambda: not any(live_members(g) for g in groups), 2.0, "the steps outlived their worker"
+        )
         second = start_worker(worker_env, steps_folder, tmp_path / "second.log")
-        assert wait_until(lambda: all(reaped(g) for g in groups), timeout=10.0)
+        wait_until(lambda: all(reaped(g) for g in groups), 10.0, "the steps were never reaped")
         run = sweep_until_finished(run)
         assert run.state == "success"
         lines = lines_of(out)
@@ -175,7 +170,8 @@ def test_a_step_outlives_the_worker_thread_that_started_it():
     thread.join()
     (process,) = started
     try:
-        assert not wait_until(lambda: process.poll() is not None, timeout=0.5)
+        with pytest.raises(subprocess.TimeoutExpired):  # still running half a second later
+            process.wait(timeout=0.5)
         assert live_members(process.pid) != []
     finally:
         os.killpg(process.pid, signal.SIGKILL)
