@@ -12,6 +12,7 @@ from functools import wraps
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
 from ninja import NinjaAPI, Swagger
@@ -19,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.api import API_AUTH
+from config import database_errors
 from config.schemas import ERROR_MEANINGS, InvalidRequest
 from runs.api import router as runs_router
 from runs.api import workflow_runs
@@ -234,6 +236,14 @@ def refused(request, exc: Exception):
 @api.exception_handler(RequestDataTooBig)
 def too_large(request, exc: RequestDataTooBig):
     return error_response(api, request, 413, "Request body too large.")
+
+
+@api.exception_handler(OperationalError)
+def database_unavailable(request, exc: OperationalError):
+    logger.warning("Database unavailable on %s %s: %s", request.method, request.path, exc)
+    response = error_response(api, request, 503, database_errors.MESSAGE)
+    response["Retry-After"] = str(database_errors.RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(Exception)
