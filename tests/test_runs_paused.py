@@ -1,8 +1,7 @@
 """The paused rule, stated once in ``trigger_run``: a paused workflow's schedule starts no run;
 people still start runs by hand (page, API, command line, backfill)."""
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -12,18 +11,8 @@ from runs.models import WorkflowRun
 from runs.scheduler import Scheduler
 from runs.services import WorkflowPaused, trigger_run
 from runs.testing import stub_broker, use_workflows
+from tests.test_scheduler import NOON, WORKFLOWS, Clock
 from workflows.models import Workflow
-
-WORKFLOWS = Path(__file__).parent / "scheduler_workflows"
-NOON = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

@@ -90,3 +90,18 @@ def own_worker(worker_env, tmp_path):
 
 # The fault tests' own PostgreSQL server, which they stop and restart.
 from .own_postgres import on_own_postgres, own_postgres  # noqa: E402, F401
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """``processes(cls, env, name, **kwargs)`` starts a ManageProcess; all stop at the end."""
+    started = []
+
+    def start(cls, env, name, **kwargs):
+        process = cls(env, tmp_path / f"{name}.log", **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()

@@ -39,20 +39,6 @@ def fault_env(worker_env, on_own_postgres):
     }
 
 
-@pytest.fixture
-def processes(tmp_path):
-    started = []
-
-    def start(cls, env, name, **kwargs):
-        process = cls(env, tmp_path / f"{name}.log", **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in reversed(started):
-        process.stop()
-
-
 def lines(path: Path, word: str) -> Counter:
     text = path.read_text() if path.exists() else ""
     return Counter(line.split()[1] for line in text.splitlines() if line.startswith(word))

@@ -38,26 +38,10 @@ def recovery_env(worker_env):
     return {**worker_env, **FAST_RECOVERY}
 
 
-@pytest.fixture
-def processes(tmp_path):
-    started = []
-
-    def start(kind, env, name):
-        cls = WorkerProcess if kind == "worker" else SchedulerProcess
-        kwargs = {"threads": 1} if kind == "worker" else {}
-        process = cls(env, tmp_path / f"{name}.log", **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in reversed(started):
-        process.stop()
-
-
 def test_a_run_completes_after_redis_is_flushed_mid_run(loaded, redis_url, recovery_env, processes):
-    worker = processes("worker", recovery_env, "worker")
+    worker = processes(WorkerProcess, recovery_env, "worker", threads=1)
     worker.wait_ready()
-    processes("scheduler", recovery_env, "scheduler").wait_for("Scheduler is the leader")
+    processes(SchedulerProcess, recovery_env, "scheduler").wait_for("Scheduler is the leader")
     run = trigger_run(workflow=Workflow.objects.get(slug="five_at_once"), parameters={})
     wait_until(lambda: run.task_runs.filter(state="running").exists(), 10, "no task started")
     redis.Redis.from_url(redis_url).flushall()
@@ -69,9 +53,9 @@ def test_a_run_completes_after_redis_is_flushed_mid_run(loaded, redis_url, recov
 
 
 def test_a_task_of_a_killed_worker_is_retried_by_the_scheduler(loaded, recovery_env, processes):
-    doomed = processes("worker", recovery_env, "doomed")
+    doomed = processes(WorkerProcess, recovery_env, "doomed", threads=1)
     doomed.wait_ready()
-    processes("scheduler", recovery_env, "scheduler").wait_for("Scheduler is the leader")
+    processes(SchedulerProcess, recovery_env, "scheduler").wait_for("Scheduler is the leader")
     run = trigger_run(workflow=Workflow.objects.get(slug="crash_then_retry"), parameters={})
     task_run = run.task_runs.get()
     wait_until(
@@ -80,7 +64,7 @@ def test_a_task_of_a_killed_worker_is_retried_by_the_scheduler(loaded, recovery_
         "the task did not start",
     )
     doomed.kill()
-    processes("worker", recovery_env, "rescuer").wait_ready()
+    processes(WorkerProcess, recovery_env, "rescuer", threads=1).wait_ready()
 
     run = wait_for_run(run, timeout=40)
     task_run.refresh_from_db()
@@ -104,9 +88,9 @@ def test_the_other_scheduler_takes_over_and_each_slot_runs_once(loaded, recovery
     Workflow.objects.filter(pk=workflow.pk).update(max_active_runs=1000)
     WorkflowSchedule.objects.create(periodic_task=task, workflow=workflow)
     try:
-        first = processes("scheduler", recovery_env, "first")
+        first = processes(SchedulerProcess, recovery_env, "first")
         first.wait_for("Scheduler is the leader")
-        second = processes("scheduler", recovery_env, "second")
+        second = processes(SchedulerProcess, recovery_env, "second")
         second.wait_for("Scheduler started")
         runs = WorkflowRun.objects.filter(workflow=workflow, trigger="schedule")
         wait_until(lambda: runs.count() >= 3, 15, "the leader started no run")
