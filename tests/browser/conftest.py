@@ -61,3 +61,28 @@ def shot(page, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+COLLECT_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline"} ` +
+    `(${event.sourceFile || document.location.pathname}:${event.lineNumber})`
+  );
+});
+"""
+
+
+@pytest.fixture
+def watched(page):
+    """The page, with every CSP violation it reports (events and console) in ``page.refused``."""
+    page.refused = []
+    page.add_init_script(COLLECT_VIOLATIONS)
+    page.on(
+        "console",
+        lambda message: (
+            page.refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return page

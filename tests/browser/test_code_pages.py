@@ -14,7 +14,7 @@ from accounts.testing import make_user
 from runs.models import WorkflowRun
 from runs.testing import use_workflows
 from tests.browser.conftest import shot
-from tests.browser.test_csp import COLLECT_VIOLATIONS, PASSWORD, log_in, refused, visit
+from tests.browser.test_csp import PASSWORD, log_in, refused, visit
 from workflows.models import Workflow, WorkflowVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,19 +42,6 @@ def pinned_run(tmp_path):
         run = make_run(workflow, state="success")
         WorkflowRun.objects.filter(pk=run.pk).update(version=version)
         yield run
-
-
-@pytest.fixture
-def watched(page):
-    page.refused = []
-    page.add_init_script(COLLECT_VIOLATIONS)
-    page.on(
-        "console",
-        lambda message: (
-            page.refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return page
 
 
 def color(locator) -> str:

@@ -23,16 +23,6 @@ from workflows.models import Workflow
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct horse battery staple"
-COLLECT_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(
-    `${event.effectiveDirective} refused ${event.blockedURI || "inline"} ` +
-    `(${event.sourceFile || document.location.pathname}:${event.lineNumber})`
-  );
-});
-"""
-
 NEXT_HTMX_SETTLE = """() => new Promise((settled) =>
   document.addEventListener("htmx:afterSettle", () => setTimeout(settled), { once: true }))"""
 
@@ -46,20 +36,6 @@ def run(tmp_path):
         make_user("root", superuser=True, password=PASSWORD)
         workflow = Workflow.objects.get(slug="report")
         yield make_run(workflow, state="running", tasks={"fetch": "success", "add_up": "running"})
-
-
-@pytest.fixture
-def watched(page):
-    """The page, with every CSP violation it reports (events and console) in ``page.refused``."""
-    page.refused = []
-    page.add_init_script(COLLECT_VIOLATIONS)
-    page.on(
-        "console",
-        lambda message: (
-            page.refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return page
 
 
 def visit(page, url: str) -> None:
