@@ -146,6 +146,40 @@ def postgres():
     return settings.DATABASES["default"]
 
 
+@pytest.fixture(scope="session")
+def docker_client():
+    """A docker SDK client on a daemon that answers (this process's own dockerd if needed);
+    DOCKER_HOST is set to it, for code under test and the processes the test starts."""
+    import docker
+
+    from tests.docker_daemon import DaemonUnavailable, docker_host
+
+    try:
+        host = docker_host()
+    except DaemonUnavailable as exc:
+        _missing_service(f"this test needs a Docker daemon: {exc}")
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = host
+    client = docker.DockerClient(base_url=host)
+    yield client
+    client.close()
+    if previous is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = previous
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_client):
+    """The tag of a tiny local image (busybox-static), made with ``docker import``."""
+    from tests.docker_daemon import DaemonUnavailable, busybox_image
+
+    try:
+        return busybox_image(docker_client)
+    except DaemonUnavailable as exc:
+        _missing_service(str(exc))
+
+
 @pytest.fixture
 def workflows_dir(tmp_path, settings):
     """An empty BATON_WORKFLOWS_DIR for the test to write workflow files into."""
