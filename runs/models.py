@@ -96,6 +96,23 @@ class WorkflowRun(models.Model):
     data_interval_start = models.DateTimeField(null=True, blank=True)
     data_interval_end = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # Who wrote the note and when (empty for a note given when the run was started).
+    note_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    cancel_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -43,6 +44,8 @@ class Workflow(models.Model):
         ordering = ["slug"]
         permissions = [
             ("trigger_workflow", "Can start runs of the workflow"),
+            # Start runs from the workflow's presets only, without editing values.
+            ("trigger_presets_workflow", "Can start runs from presets only"),
             ("manage_workflow", "Can grant others rights on the workflow"),
         ]
 
@@ -193,3 +196,33 @@ class WorkflowSchedule(models.Model):
 
     def __str__(self):
         return f"{self.workflow.slug}: {self.periodic_task.name}"
+
+
+class ParameterPreset(models.Model):
+    """A named set of parameter values an Owner saved for a workflow ("Monthly, south region").
+
+    People with "run with presets only" start runs from presets without editing
+    the values; the values are checked against the workflow's current form each
+    time one is used, since the code may have changed since it was saved.
+    """
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="presets")
+    name = models.CharField(max_length=100)
+    parameters = models.JSONField(default=dict, blank=True)
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["workflow_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="preset_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.workflow.slug}: {self.name}"
