@@ -18,9 +18,11 @@ from django.urls import re_path
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.api import API_AUTH
-from config import database_errors
+from config import service_unavailable
 from config.schemas import ERROR_MEANINGS, InvalidRequest
 from runs.api import router as runs_router
 from runs.api import workflow_runs
@@ -239,10 +241,13 @@ def too_large(request, exc: RequestDataTooBig):
 
 
 @api.exception_handler(OperationalError)
-def database_unavailable(request, exc: OperationalError):
-    logger.warning("Database unavailable on %s %s: %s", request.method, request.path, exc)
-    response = error_response(api, request, 503, database_errors.MESSAGE)
-    response["Retry-After"] = str(database_errors.RETRY_AFTER_SECONDS)
+@api.exception_handler(RedisConnectionError)
+@api.exception_handler(RedisTimeoutError)
+def service_unavailable_answer(request, exc: Exception):
+    service = service_unavailable.service_of(exc)
+    logger.warning("%s unavailable on %s %s: %s", service, request.method, request.path, exc)
+    response = error_response(api, request, 503, service_unavailable.MESSAGES[service])
+    response["Retry-After"] = str(service_unavailable.RETRY_AFTER_SECONDS)
     return response
 
 

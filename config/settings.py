@@ -55,7 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.database_errors.DatabaseUnavailableMiddleware",  # 503 "try again", not a 500
+    "config.service_unavailable.ServiceUnavailableMiddleware",  # 503 "try again", not a 500
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -47,6 +48,13 @@ def wait_for_command(argv: list[str], *, timeout: float = 10.0) -> int:
         if time.monotonic() > deadline:
             raise AssertionError(f"no process runs {argv} after {timeout} s")
         time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, message: str) -> None:

@@ -9,7 +9,6 @@ with the test workflows synced and the broker emptied, and back afterwards.
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,16 +22,11 @@ from django.db import OperationalError, close_old_connections, connection
 
 from runs.testing import use_workflows
 from tests.conftest import REQUIRE_SERVICES
+from tests.processes import free_port
 
 from .conftest import WORKFLOWS, database_url
 
 PG_BINS = sorted(glob("/usr/lib/postgresql/*/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class OwnPostgres:

@@ -10,7 +10,6 @@ never say "database is locked", and every run must succeed.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, ManageProcess
+from tests.processes import ROOT, ManageProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -57,12 +56,6 @@ def manage(*args: str, env: dict) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Api:

@@ -6,7 +6,6 @@ passwords on the first, then the right one on the second is refused.
 """
 
 import re
-import socket
 import uuid
 from pathlib import Path
 
@@ -15,19 +14,13 @@ import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from tests.processes import ManageProcess
+from tests.processes import ManageProcess, free_port
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery staple"
 HOST = "localhost"  # what a load balancer forwards to every web process
 LOCKED = "Too many failed login attempts"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WebProcess(ManageProcess):
