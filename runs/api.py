@@ -65,7 +65,7 @@ IdempotencyKey = Annotated[
 
 
 def _fresh(run: WorkflowRun) -> WorkflowRun:
-    return WorkflowRun.objects.select_related("workflow", "started_by").get(pk=run.pk)
+    return WorkflowRun.objects.select_related("workflow", "started_by", "version").get(pk=run.pk)
 
 
 # Where a new run leads: the stateful clients (and schemathesis) follow these links.
@@ -174,7 +174,7 @@ def list_runs(request, filters: Query[RunFilters]):
         # Keyset: strictly after the previous page's last run in (created_at, id) order.
         runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
     page = list(
-        runs.select_related("workflow", "started_by").order_by("-created_at", "-pk")[
+        runs.select_related("workflow", "started_by", "version").order_by("-created_at", "-pk")[
             : filters.page_size + 1
         ]
     )

@@ -79,6 +79,15 @@ class TaskRunOut(Schema):
         return task_run.task_name
 
 
+class VersionOut(Schema):
+    id: int
+    code_hash: str = Field(description="The hash of the workflow's code this run is pinned to.")
+    origin: str = Field(description="Where the code came from: git, folder or app.")
+    revision: str = Field(description="The commit sha (git) or the folder's content hash.")
+    commit_message: str
+    committed_at: datetime | None
+
+
 class RunOut(Schema):
     id: int
     workflow: str = Field(description="The workflow's slug.")
@@ -89,6 +98,9 @@ class RunOut(Schema):
     parameters: dict[str, Any]
     started_by: str | None = Field(description="Username of who started it; null if automatic.")
     note: str
+    version: VersionOut | None = Field(
+        description="The code version the run's tasks run (null for runs older than versions)."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -276,3 +276,23 @@ def test_date_filters_take_any_offset(world):
 
     assert ids(admin.get("/runs", {"created_after": "2026-03-01T01:00:00+01:00"})) == [run.pk]
     assert ids(admin.get("/runs", {"created_before": "2026-03-01T01:00:00+01:00"})) == []
+
+
+def test_it_gives_the_code_version_each_run_is_pinned_to(world):
+    run = world.start()
+    version = run.version
+    assert version is not None
+
+    listed = world.api("viewer").get("/runs").json()["items"][0]
+    detail = world.api("viewer").get(f"/runs/{run.pk}").json()
+
+    expected = {
+        "id": version.pk,
+        "code_hash": version.code_hash,
+        "origin": version.origin,
+        "revision": version.revision,
+        "commit_message": version.commit_message,
+        "committed_at": None,
+    }
+    assert listed["version"] == expected
+    assert detail["version"] == expected
