@@ -192,6 +192,7 @@ class TaskRun(models.Model):
     trigger_rule = models.CharField(
         max_length=20, choices=TriggerRule.choices, default=TriggerRule.ALL_SUCCESS
     )
+    group = models.CharField(max_length=200, blank=True, help_text="``with group(...)`` path.")
     state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
     attempt = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=1)
@@ -206,6 +207,16 @@ class TaskRun(models.Model):
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     note = models.TextField(blank=True, help_text="Why a user marked or retried this task.")
+    # Dynamic mapping (``square.map(items)``): the mapped step's row says how many
+    # instances it made; each instance is a row of its own, ``square[3]``.
+    map_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Instances made by this mapped step, once made."
+    )
+    map_parent = models.CharField(
+        max_length=200, blank=True, help_text="The mapped step this row is an instance of."
+    )
+    map_index = models.PositiveIntegerField(null=True, blank=True)
+    map_item = models.JSONField(null=True, blank=True, help_text="The item this instance got.")
 
     objects = TaskRunQuerySet.as_manager()
 
@@ -228,6 +239,12 @@ class TaskRun(models.Model):
                 condition=Q(state__in=ACTIVE_TASK_STATES),
                 name="taskrun_active_by_state",
             ),
+            # The instances of one mapped step, in order: its results, its counts by state.
+            models.Index(
+                fields=["run", "map_parent", "map_index"],
+                condition=Q(map_index__isnull=False),
+                name="taskrun_map_instances",
+            ),
         ]
 
     def __str__(self):
@@ -236,6 +253,10 @@ class TaskRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state not in ACTIVE_TASK_STATES
+
+    @property
+    def is_map_instance(self) -> bool:
+        return self.map_index is not None
 
     @property
     def can_retry(self) -> bool:

@@ -85,6 +85,9 @@ class TaskSpec(models.Model):
     )
     source_file = models.CharField(max_length=500, blank=True)
     source_line = models.PositiveIntegerField(default=0)
+    group = models.CharField(
+        max_length=200, blank=True, help_text="The ``with group(...)`` it was declared in."
+    )
 
     class Meta:
         ordering = ["workflow", "position"]
