@@ -83,6 +83,12 @@ class TaskSpec(models.Model):
     trigger_rule = models.CharField(
         max_length=20, choices=TriggerRule.choices, default=TriggerRule.ALL_SUCCESS
     )
+    requirements = models.JSONField(
+        default=list, blank=True, help_text="Packages of its isolated environment, if any."
+    )
+    python = models.CharField(
+        max_length=200, blank=True, help_text="Python version asked for (blank: the worker's)."
+    )
     source_file = models.CharField(max_length=500, blank=True)
     source_line = models.PositiveIntegerField(default=0)
     group = models.CharField(

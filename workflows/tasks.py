@@ -15,6 +15,7 @@ from .errors import DefinitionError
 from .graph import current_builder
 from .plain_text import plain_text
 from .references import ParamRef, Secret, resolve, walk
+from .requirements import checked_python, normalized_requirements
 
 
 class TriggerRule(models.TextChoices):
@@ -35,6 +36,9 @@ class TaskOptions:
     timeout: timedelta | None = None
     queue: str = "default"
     trigger_rule: str = TriggerRule.ALL_SUCCESS
+    # None: the workflow's default applies; () or no python: the task runs in the worker.
+    requirements: tuple[str, ...] | None = None
+    python: str | None = None
 
     def delay_before_attempt(self, attempt: int) -> timedelta:
         """Wait before ``attempt`` (2 for the first retry): doubled each time with backoff."""
@@ -100,6 +104,11 @@ class TaskNode:
     cwd: str | None = None
     upstream: list[str] = field(default_factory=list)
 
+    @property
+    def isolated(self) -> bool:
+        """Whether it runs in an environment of its own (requirements or python given)."""
+        return self.kind == "python" and bool(self.options.requirements or self.options.python)
+
     def add_upstream(self, other: "TaskNode") -> None:
         if other.name not in self.upstream:
             self.upstream.append(other.name)
@@ -148,6 +157,19 @@ class TaskNode:
         return argv, {name: plain_text(value) for name, value in env.items()}, self.cwd
 
 
+def _environment_options(options: dict, where: dict) -> dict:
+    """``options`` with ``requirements`` read and normalized, ``python`` checked."""
+    options = dict(options)
+    if "requirements" in options:
+        base = Path(where["file"]).resolve().parent
+        options["requirements"] = normalized_requirements(
+            options["requirements"], base=base, where=where
+        )
+    if "python" in options:
+        options["python"] = checked_python(options["python"], where=where)
+    return options
+
+
 def _as_nodes(value, origin: TaskNode) -> list[TaskNode]:
     nodes = list(value) if isinstance(value, (list, tuple, set)) else [value]
     for node in nodes:
@@ -182,6 +204,9 @@ class TaskDefinition:
         workflow = builder.workflow if builder else None
         check_step_name(name, what="task", workflow=workflow, file=file, line=line)
         where = f"task '{name}'"
+        overrides = _environment_options(
+            overrides, {"workflow": workflow, "file": file, "line": line}
+        )
         return TaskDefinition(
             self.fn, name=name, options=replace(self.options, **overrides).checked(where)
         )
@@ -229,9 +254,15 @@ def task(fn=None, *, name=None, **options):
     (timedelta), ``queue`` (worker queue name), ``trigger_rule`` (see
     ``TriggerRule``) and ``name`` (defaults to the function name).
     Arguments and the return value travel as JSON.
+
+    ``requirements`` (a list such as ``["pandas==2.2.3"]``, or a requirements file
+    next to this file) and ``python`` (``"3.12"``, an interpreter of the worker
+    machine) run the task in a cached environment of its own, built with uv; import
+    those packages inside the function, since the worker loads this file too.
     """
 
     file, line = _caller_location()
+    options = _environment_options(options, {"file": file, "line": line})
 
     def decorate(func):
         task_name = func.__name__ if name is None else name
@@ -263,6 +294,12 @@ def shell(name: str, argv: list, *, env: dict | None = None, cwd: str | None = N
         )
     where = {"workflow": builder.workflow, "file": file, "line": line}
     check_step_name(name, what="shell task", **where)
+    if {"requirements", "python"} & options.keys():
+        raise DefinitionError(
+            f"shell task '{name}': requirements and python apply to @task functions; a shell "
+            f"step runs its own program",
+            **where,
+        )
     if isinstance(argv, str) or not isinstance(argv, (list, tuple)) or not argv:
         raise DefinitionError(
             f"shell task '{name}': argv must be a non-empty list of arguments such as "
