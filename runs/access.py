@@ -18,7 +18,9 @@ def run_for(user, run_id: int, need: str = "view") -> tuple[WorkflowRun, Access]
     """
     permission_for(need)
     run = (
-        WorkflowRun.objects.select_related("workflow", "started_by", "schedule__periodic_task")
+        WorkflowRun.objects.select_related(
+            "workflow", "started_by", "schedule__periodic_task", "note_by", "cancelled_by"
+        )
         .filter(pk=run_id)
         .first()
     )

@@ -1,7 +1,8 @@
-"""The actions on a run page: cancel, retry failed tasks, retry one task, mark a task.
+"""The actions on a run page: cancel, retry failed tasks, retry one task, mark a task, the note.
 
 All are POSTs (with Django's CSRF check) that call ``runs.services`` and go back to
-the run page with a message saying what happened, or why nothing did.
+the run page with a message saying what happened, or why nothing did. Cancel,
+mark and the note first show a small form page (confirmation, reason, text).
 
 Each needs "change" on the run's workflow (Editors and above), as in the API.
 """
@@ -13,7 +14,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .access import run_for, task_run_for
-from .forms import MarkTaskForm
+from .forms import CancelRunForm, MarkTaskForm, RunNoteForm
+from .notes import NoteRefused, run_note_save
 from .services import (
     ActionRefused,
     WorkflowNotRunnable,
@@ -27,18 +29,49 @@ from .states import TaskState
 REFUSALS = (ActionRefused, WorkflowNotRunnable)
 
 
-@require_POST
 def cancel(request, run_id: int):
+    """Ask for confirmation and an optional reason (GET), then cancel (POST)."""
     run, _access = run_for(request.user, run_id, "change")
-    if cancel_run(run=run, user=request.user):
-        messages.success(
-            request,
-            _("Run #%(number)s is cancelled: tasks still running stop within a few seconds.")
-            % {"number": run.number},
-        )
-    else:
+    form = CancelRunForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if cancel_run(run=run, user=request.user, reason=form.cleaned_data["reason"]):
+            messages.success(
+                request,
+                _("Run #%(number)s is cancelled: tasks still running stop within a few seconds.")
+                % {"number": run.number},
+            )
+        else:
+            messages.info(
+                request, _("Run #%(number)s had already finished.") % {"number": run.number}
+            )
+        return redirect(run.get_absolute_url())
+    if request.method == "GET" and not run.can_cancel:
         messages.info(request, _("Run #%(number)s had already finished.") % {"number": run.number})
-    return redirect(run.get_absolute_url())
+        return redirect(run.get_absolute_url())
+    context = {"run": run, "workflow": run.workflow, "form": form}
+    return render(request, "runs/cancel.html", context, status=400 if form.errors else 200)
+
+
+def note(request, run_id: int):
+    """Add, edit or remove the run's note (Editors and above)."""
+    run, _access = run_for(request.user, run_id, "change")
+    initial = {"note": run.note}
+    form = RunNoteForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = run_note_save(run=run, text=form.cleaned_data["note"], user=request.user)
+        except NoteRefused as exc:
+            form.add_error("note", str(exc))
+        else:
+            if not changed:
+                messages.info(request, _("Nothing changed: the note already said that."))
+            elif run.note:
+                messages.success(request, _("The note is saved."))
+            else:
+                messages.success(request, _("The note is removed."))
+            return redirect(run.get_absolute_url())
+    context = {"run": run, "workflow": run.workflow, "form": form}
+    return render(request, "runs/note.html", context, status=400 if form.errors else 200)
 
 
 @require_POST

@@ -1,4 +1,4 @@
-"""Forms of the run pages: the runs filter and "mark a task"."""
+"""Forms of the run pages: the runs filter, "mark a task", cancel with a reason, the note."""
 
 from datetime import datetime, time, timedelta
 
@@ -110,4 +110,28 @@ class MarkTaskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Say why, for those who read this run later (kept with the task)."),
         error_messages={"required": _("Give a reason: it is kept with the task.")},
+    )
+
+
+class CancelRunForm(forms.Form):
+    """Confirm cancelling a run; the reason is optional and shown on the run page."""
+
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the run page beside who cancelled it."),
+    )
+
+
+class RunNoteForm(forms.Form):
+    """The note of a run: blank removes it."""
+
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For those who read this run later: what it was for, what to watch."),
     )

@@ -114,10 +114,13 @@ def task_log_tail(request, run_id: int, task: str):
     after, line = _offset(request, "after"), max(_offset(request, "line"), 1)
     reader = LogReader(task_run_id=task_run.pk, attempt=number)
     window = reader.after(after, first_line=line, whole_lines_only=_being_written(task_run, number))
+    attempts = _attempts(task_run)
     context = {
         "run": run,
         "task_run": task_run,
         "number": number,
+        "attempt": next((a for a in attempts if a.number == number), attempts[-1]),
+        "size": reader.size,
         "window": window,
         "follow": _may_grow(task_run, number),
         "writing": _being_written(task_run, number),

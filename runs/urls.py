@@ -9,6 +9,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="detail"),
     path("runs/<int:run_id>/code/", code_views.run_code, name="code"),
     path("runs/<int:run_id>/cancel/", action_views.cancel, name="cancel"),
+    path("runs/<int:run_id>/note/", action_views.note, name="note"),
     path("runs/<int:run_id>/retry/", action_views.retry_failed, name="retry_failed"),
     path("runs/<int:run_id>/tasks/<str:task>/retry/", action_views.retry_one, name="retry_task"),
     path("runs/<int:run_id>/tasks/<str:task>/mark/", action_views.mark, name="mark_task"),

@@ -75,6 +75,7 @@ def _live_context(run, access, task_runs) -> dict:
         "task_states": {task.task_name: task.state for task in task_runs},
         "access": access,
         "any_task_active": any(task.state in ACTIVE_TASK_STATES for task in task_runs),
+        "any_result": any(task.result is not None for task in task_runs),
         # Its version, and whether the code changed since it started (a deploy meanwhile).
         "version": pinned_version_of(run),
         "now": timezone.now(),

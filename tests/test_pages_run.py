@@ -250,10 +250,21 @@ def test_it_refuses_the_actions_to_those_who_may_not_change_runs(
 
 
 def test_actions_need_a_post(client, world):
+    run = make_run(world.report, state="failed")
+    client.force_login(world.editor)
+
+    assert client.get(reverse("runs:retry_failed", args=[run.pk])).status_code == 405
+
+
+def test_cancel_by_get_only_asks_for_confirmation(client, world):
     run = make_run(world.report, state="running")
     client.force_login(world.editor)
 
-    assert client.get(reverse("runs:cancel", args=[run.pk])).status_code == 405
+    page = client.get(reverse("runs:cancel", args=[run.pk])).content.decode()
+
+    assert "Yes, cancel the run" in page
+    run.refresh_from_db()
+    assert run.state == RunState.RUNNING
 
 
 @pytest.mark.parametrize("path", ["/runs/999999/", "/runs/abc/", "/runs/1/tasks/nope/log/"])

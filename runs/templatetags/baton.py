@@ -149,6 +149,31 @@ def task_duration(task_run) -> str:
 
 
 @register.filter
+def all_attempts_duration(task_run) -> str:
+    """How long all attempts of a task took together ('' for a task tried once at most).
+
+    Earlier attempts come from their records (prefetched with the task runs);
+    the latest one from the task run itself unless it was recorded too.
+    """
+    if task_run.attempt < 2:
+        return ""
+    recorded = list(task_run.attempts.all())
+    spans = [(a.started_at, a.finished_at) for a in recorded]
+    if task_run.attempt not in {a.number for a in recorded}:
+        latest_end = task_run.finished_at
+        if latest_end is None and task_run.state == TaskState.RUNNING:
+            latest_end = timezone.now()
+        spans.append((task_run.started_at, latest_end))
+    total = sum(
+        ((end - start) for start, end in spans if start and end and end >= start), timedelta()
+    )
+    return _("%(duration)s over %(count)s attempts") % {
+        "duration": duration(total),
+        "count": task_run.attempt,
+    }
+
+
+@register.filter
 def trigger_words(trigger: str) -> str:
     """How a run was started, in words: 'By hand', 'By its schedule'..."""
     return str(TRIGGER_WORDS.get(trigger, trigger))
