@@ -160,16 +160,24 @@ def _task_runs_of(run: WorkflowRun, definition: WorkflowDefinition) -> list[Task
     ]
 
 
-def cancel_run(*, run: WorkflowRun, user=None) -> bool:
+def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
     """Cancel a queued or running run; False when it had already finished.
 
     Tasks that have not started are cancelled at once; running ones are
     interrupted by their worker within a second or two and end ``cancelled``.
+    The run keeps who cancelled it and the optional ``reason``.
     """
     now = timezone.now()
+    reason = reason.strip()
     with transaction.atomic():
         locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
-        if not WorkflowRun.objects.filter(pk=run.pk).move(RunState.CANCELLED, now=now):
+        cancelled = WorkflowRun.objects.filter(pk=run.pk).move(
+            RunState.CANCELLED,
+            now=now,
+            cancelled_by=user if user is not None and user.is_authenticated else None,
+            cancel_reason=reason,
+        )
+        if not cancelled:
             return False
         not_started = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY)
         TaskRun.objects.filter(run=run, state__in=not_started).move(TaskState.CANCELLED, now=now)
@@ -180,7 +188,7 @@ def cancel_run(*, run: WorkflowRun, user=None) -> bool:
             actor=user,
             obj=locked,
             workflow=locked.workflow,
-            details={"previous_state": locked.state},
+            details={"previous_state": locked.state, **({"reason": reason} if reason else {})},
         )
     run.refresh_from_db()
     return True
