@@ -1,0 +1,84 @@
+"""Container steps on the tests' busybox image (tests/docker_daemon.py), one per behaviour."""
+
+from datetime import timedelta
+
+from workflows import Secret, container, task, workflow
+
+IMAGE = "baton-test/busybox:1"
+
+
+@workflow
+def container_output(greeting: str = "hello"):
+    container(
+        "speak",
+        IMAGE,
+        [
+            "sh",
+            "-c",
+            'echo "line one"; echo "to stderr" >&2; echo "param=$BATON_PARAM_GREETING arg=$1"',
+            "sh",
+            greeting,
+        ],
+    )
+
+
+@task
+def count_rows() -> int:
+    return 42
+
+
+@workflow
+def container_upstream():
+    container("show", IMAGE, ["echo", "rows:", count_rows()])
+
+
+@workflow
+def container_exit():
+    container("fail", IMAGE, ["sh", "-c", "echo about to fail; exit 3"])
+
+
+@workflow
+def container_timeout():
+    container(
+        "sleepy", IMAGE, ["sh", "-c", "echo sleeping; sleep 60"], timeout=timedelta(seconds=1)
+    )
+
+
+@workflow
+def container_long():
+    container("long", IMAGE, ["sh", "-c", "echo started; sleep 60"])
+
+
+@workflow
+def container_secret():
+    container(
+        "tell",
+        IMAGE,
+        ["sh", "-c", 'echo "token is $TOKEN"'],
+        env={"TOKEN": Secret("BATON_TEST_TOKEN")},
+    )
+
+
+@workflow
+def container_result_file():
+    container(
+        "write",
+        IMAGE,
+        ["sh", "-c", 'echo noise; echo "{\\"rows\\": 3, \\"ok\\": true}" > /baton/result.json'],
+    )
+
+
+@workflow
+def container_missing_image():
+    container("nothing", "baton-test/missing:1", ["true"], pull="never", retries=2)
+
+
+@workflow
+def container_out_of_memory():
+    container("greedy", IMAGE, ["sh", "-c", "x=a; while true; do x=$x$x$x$x; done"], memory="8m")
+
+
+@workflow
+def container_fan_out():
+    for number in range(20):
+        container(f"echo_{number}", IMAGE, ["echo", f"number {number}"])
