@@ -20,6 +20,8 @@ OFF = (
     "(e.g. 10.0.0.0/8) to turn them on.\n"
 )
 
+WRONG_TOKEN = "The metrics token sent (Authorization: Bearer …) is not the right one.\n"
+
 
 class BadMetricsNetwork(ValueError):
     """An entry of BATON_METRICS_ALLOWED_NETWORKS is no IP address or network."""
@@ -64,7 +66,7 @@ def refusal(request) -> HttpResponse | None:
     if networks and _from_allowed_network(request, networks):
         return None
     if sent:
-        return _plain("The metrics token sent (Authorization: Bearer …) is not the right one.\n", 403)
+        return _plain(WRONG_TOKEN, 403)
     ways = []
     if token:
         ways.append("send 'Authorization: Bearer <BATON_METRICS_TOKEN>'")

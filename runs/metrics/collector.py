@@ -20,9 +20,7 @@ class BatonCollector(Collector):
     def collect(self):
         started, now = time.perf_counter(), timezone.now()
         processes = series.alive_processes(now, settings.BATON_HEARTBEAT_TIMEOUT)
-        queues = workflow_queues() | {
-            queue for process in processes for queue in process.queues
-        }
+        queues = workflow_queues() | {queue for process in processes for queue in process.queues}
         slugs = series.workflow_slugs()
         yield from series.workflow_families()
         yield from series.run_families(slugs)
