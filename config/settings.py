@@ -320,3 +320,15 @@ BATON_LOG_FLUSH_INTERVAL = env.float("BATON_LOG_FLUSH_INTERVAL", default=0.5)
 BATON_KILL_GRACE_SECONDS = env.float("BATON_KILL_GRACE_SECONDS", default=5.0)
 BATON_TASK_LOG_MAX_BYTES = env.int("BATON_TASK_LOG_MAX_BYTES", default=5 * 1024 * 1024)
 BATON_TASK_RESULT_MAX_BYTES = env.int("BATON_TASK_RESULT_MAX_BYTES", default=1024 * 1024)
+
+# --- Isolated task environments (tasks with requirements=) -------------------------------------
+# One uv-built virtualenv per distinct set of requirements, shared by every task that needs it.
+BATON_ENV_DIR = Path(env.str("BATON_ENV_DIR", default=str(VAR_DIR / "envs")))
+# Where packages come from: a private index and/or a wheelhouse folder. With only
+# BATON_PIP_FIND_LINKS set, packages come from the wheelhouse alone (no index is asked).
+BATON_PIP_INDEX_URL = env.str("BATON_PIP_INDEX_URL", default="")
+BATON_PIP_FIND_LINKS = env.str("BATON_PIP_FIND_LINKS", default="")
+# `manage.py envs --prune` removes environments unused this long, then the least recently
+# used ones while all of them take more than BATON_ENV_MAX_MB (0: no size bound).
+BATON_ENV_MAX_AGE_DAYS = env.int("BATON_ENV_MAX_AGE_DAYS", default=30)
+BATON_ENV_MAX_MB = env.int("BATON_ENV_MAX_MB", default=0)

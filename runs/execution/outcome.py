@@ -50,17 +50,22 @@ def _unstorable_result(bad: BadText) -> str:
     )
 
 
+def not_json_outcome(reason: str) -> Outcome:
+    """The failure of a task whose result cannot be JSON (``reason``: json's message)."""
+    return Outcome.failed(
+        f"The task returned a value that is not JSON ({reason}). Results travel between "
+        f"tasks as JSON: return dicts, lists, strings, numbers, booleans or None "
+        f"(for a date, return date.isoformat()).",
+        retryable=False,
+    )
+
+
 def result_outcome(value: Any) -> Outcome:
     """Success with a JSON result, or a failure saying why the value cannot be stored."""
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        return Outcome.failed(
-            f"The task returned a value that is not JSON ({exc}). Results travel between "
-            f"tasks as JSON: return dicts, lists, strings, numbers, booleans or None "
-            f"(for a date, return date.isoformat()).",
-            retryable=False,
-        )
+        return not_json_outcome(str(exc))
     limit = settings.BATON_TASK_RESULT_MAX_BYTES
     size = len(text.encode())
     if size > limit:

@@ -19,6 +19,7 @@ from ..dispatch import send_task_run
 from ..models import TaskRun
 from ..states import TaskState
 from .finish import end_attempt
+from .isolated_task import run_isolated_task
 from .logs import TaskLogWriter, task_logger
 from .outcome import Outcome
 from .python_task import run_python_task
@@ -149,6 +150,8 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
             attempt=task_run.attempt,
             logger=task_logger(task_run.run_info.workflow, task_run.task_name),
         )
+        if node.isolated:
+            return run_isolated_task(node, args, kwargs, context=context, active=active)
         return run_python_task(node.definition.fn, args, kwargs, context=context, active=active)
     finally:
         ACTIVE.remove(active)

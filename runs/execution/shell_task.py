@@ -27,21 +27,24 @@ def run_shell_task(argv: list[str], *, env: dict, cwd: str | None, active: Activ
         return Outcome.failed(
             f"Could not start {argv[0]!r}: {exc.strerror}{hint}.", retryable=False
         )
-    reader = threading.Thread(target=_pump, args=(process, active), daemon=True)
+    reader = threading.Thread(target=pump_output, args=(process, active), daemon=True)
     reader.start()
-    waiter = threading.Thread(target=_wait, args=(process, active), daemon=True)
+    waiter = threading.Thread(target=wake_when_done, args=(process, active), daemon=True)
     waiter.start()
     active.wake.wait()
     if process.poll() is None:  # woken by a timeout or a cancel
-        _kill_group(process, grace=settings.BATON_KILL_GRACE_SECONDS)
+        kill_group(process, grace=settings.BATON_KILL_GRACE_SECONDS)
     reader.join(timeout=2)
     active.writer.flush(final=True)
     return _outcome(process.returncode, active)
 
 
-def start_guarded(argv: list[str], *, env: dict, cwd: str | None) -> subprocess.Popen:
+def start_guarded(
+    argv: list[str], *, env: dict, cwd: str | None, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen:
     """``argv`` under ``shell_guard`` (its parent, the leader of a new session and group),
-    so that the group dies with this process; OSError if the command cannot start."""
+    so that the group dies with this process; OSError if the command cannot start.
+    ``pass_fds`` stay open in the command (an isolated task's input and result pipes)."""
     status_read, status_write = os.pipe()
     try:
         process = subprocess.Popen(
@@ -52,7 +55,7 @@ def start_guarded(argv: list[str], *, env: dict, cwd: str | None) -> subprocess.
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(status_write,),
+            pass_fds=(status_write, *pass_fds),
         )
     except OSError:
         os.close(status_read)
@@ -69,18 +72,21 @@ def start_guarded(argv: list[str], *, env: dict, cwd: str | None) -> subprocess.
     return process
 
 
-def _pump(process: subprocess.Popen, active: ActiveTask) -> None:
+def pump_output(process: subprocess.Popen, active: ActiveTask) -> None:
+    """Copy the process's output to the task log, line by line, until it ends."""
     for line in iter(process.stdout.readline, b""):
         active.writer.write(line.decode("utf-8", "replace"))
     process.stdout.close()
 
 
-def _wait(process: subprocess.Popen, active: ActiveTask) -> None:
+def wake_when_done(process: subprocess.Popen, active: ActiveTask) -> None:
+    """Wake the attempt's thread when the process exits."""
     process.wait()
     active.wake.set()
 
 
-def _kill_group(process: subprocess.Popen, *, grace: float) -> None:
+def kill_group(process: subprocess.Popen, *, grace: float) -> None:
+    """SIGTERM to the process's group, SIGKILL after ``grace`` seconds."""
     _signal_group(process, signal.SIGTERM)
     try:
         process.wait(timeout=grace)

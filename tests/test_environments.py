@@ -1,0 +1,171 @@
+"""Isolated task environments: real uv builds from a wheelhouse of the test's own."""
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from runs.environments.build import build_environment, environment_path
+from runs.environments.interpreters import find_interpreter
+from runs.environments.spec import EnvironmentSpec
+from runs.models import TaskRun
+from runs.selectors import task_log
+from runs.services import cancel_run, trigger_run
+from runs.testing import in_process_worker, use_workflows, wait_for_run
+from tests.processes import wait_until
+from workflows.models import Workflow
+
+WORKFLOWS = Path(__file__).parent / "environment_workflows"
+TOKEN = "env-s3cr3t-token"
+
+
+@pytest.fixture(scope="module")
+def env_dir(tmp_path_factory, wheelhouse):
+    """One BATON_ENV_DIR for the module: its environments are built once, then shared."""
+    folder = tmp_path_factory.mktemp("envs")
+    with override_settings(
+        BATON_ENV_DIR=folder, BATON_PIP_FIND_LINKS=str(wheelhouse), BATON_PIP_INDEX_URL=""
+    ):
+        yield folder
+
+
+@pytest.fixture
+def engine(env_dir, transactional_db, monkeypatch):
+    monkeypatch.setenv("BATON_TEST_TOKEN", TOKEN)
+    with use_workflows(WORKFLOWS), in_process_worker(threads=4):
+        yield env_dir
+
+
+def run_of(slug, timeout=60, **parameters):
+    run = trigger_run(workflow=Workflow.objects.get(slug=slug), parameters=parameters)
+    return wait_for_run(run, timeout=timeout)
+
+
+def task_of(run, name) -> TaskRun:
+    return run.task_runs.get(task_name=name)
+
+
+def log_of(task: TaskRun) -> str:
+    """The log of its latest attempt, as the database holds it now."""
+    return task_log(task_run=TaskRun.objects.get(pk=task.pk))
+
+
+def built_keys(env_dir: Path) -> set[str]:
+    return {path.name for path in env_dir.iterdir() if not path.name.startswith(".")}
+
+
+def test_two_tasks_pinned_to_two_versions_each_see_their_own(engine):
+    run = run_of("two_versions")
+    assert run.state == "success"
+    assert task_of(run, "version_one").result == "1.0"
+    assert task_of(run, "version_two").result == "2.0"  # from requirements-two.txt
+    assert task_of(run, "in_worker").result is False  # the worker has no batontestpkg
+    assert len(built_keys(engine)) == 2
+
+
+def test_a_second_run_builds_nothing_and_names_the_environment_it_ran_in(engine):
+    first = run_of("two_versions")
+    before = built_keys(engine)
+    second = run_of("two_versions")
+    assert (first.state, second.state) == ("success", "success")
+    log = log_of(task_of(second, "version_one"))
+    key = EnvironmentSpec.for_task(("batontestpkg==1.0",), None).key
+    assert "Preparing environment" not in log
+    assert f"Running in environment {key[:8]} (Python " in log
+    assert built_keys(engine) == before
+
+
+def test_the_environment_has_the_context_its_own_packages_and_masks_secrets(engine):
+    run = run_of("environment_context")
+    described = task_of(run, "describe")
+    assert run.state == "success", described.error
+    assert described.result["day"] == "2026-01-02"
+    assert described.result["six"] == "1.16.0"  # the worker has six 1.17.0
+    assert described.result["django_visible"] is False
+    assert task_of(run, "after").result == "2026-01-02"
+    log = log_of(described)
+    assert "the token is ***" in log
+    assert TOKEN not in log
+    assert f"INFO run {run.pk}, attempt 1, day 2026-01-02" in log
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def _pid_in_log(task: TaskRun) -> int:
+    line = next(line for line in log_of(task).splitlines() if line.startswith("pid "))
+    return int(line.split()[1])
+
+
+@override_settings(BATON_KILL_GRACE_SECONDS=1)
+def test_a_timeout_kills_the_task_process(engine):
+    run = run_of("isolated_timeout")
+    task = task_of(run, "sleeps_past_its_timeout")
+    assert (run.state, task.state) == ("failed", "failed")
+    assert task.error == "Timed out after 1 s."
+    assert _process_gone(_pid_in_log(task))
+
+
+@override_settings(BATON_KILL_GRACE_SECONDS=1)
+def test_a_cancel_kills_the_task_process(engine):
+    run = trigger_run(workflow=Workflow.objects.get(slug="isolated_sleep"), parameters={})
+    task = run.task_runs.get(task_name="sleeps")
+    wait_until(lambda: "pid " in log_of(task), timeout=30, message="the task printed no pid")
+    assert cancel_run(run=run) is True
+    ended = lambda: TaskRun.objects.get(pk=task.pk).state == "cancelled"  # noqa: E731
+    wait_until(ended, timeout=10, message="the task is still running")
+    assert _process_gone(_pid_in_log(task))
+
+
+def test_a_requirement_that_does_not_resolve_fails_once_with_uvs_message(engine):
+    run = run_of("missing_requirement")
+    task = task_of(run, "wants_a_missing_version")
+    assert (run.state, task.state, task.attempt) == ("failed", "failed", 1)  # not retried
+    assert "batontestpkg==9.9" in task.error
+    assert "uv says" in task.error and "no version of batontestpkg==9.9" in task.error
+    assert "no version of batontestpkg==9.9" in log_of(task)
+
+
+def test_a_task_error_and_a_non_json_result_fail_like_in_the_worker(engine):
+    run = run_of("isolated_failures")
+    fails, returns_a_set = task_of(run, "fails"), task_of(run, "returns_a_set")
+    assert fails.error == "ValueError: no luck today"
+    assert 'in fails\n    raise ValueError("no luck today")' in fails.traceback
+    assert "run_task.py" not in fails.traceback
+    assert "ValueError: no luck today" in log_of(fails)
+    assert returns_a_set.error.startswith("The task returned a value that is not JSON (")
+
+
+def test_a_python_the_machine_lacks_fails_with_the_versions_it_has(engine):
+    run = run_of("missing_python")
+    task = task_of(run, "on_an_old_python")
+    assert (run.state, task.state) == ("failed", "failed")
+    assert task.error.startswith("Python 2.9 (python='2.9') is not installed on this worker")
+    assert find_interpreter(None).version in task.error
+
+
+def test_ten_concurrent_first_uses_build_once(env_dir):
+    spec = EnvironmentSpec.for_task(("batontestpkg==2.0", "six==1.16.0"), None)
+    logs = [[] for _ in range(10)]
+    built = [None] * 10
+    start = threading.Barrier(10)
+
+    def first_use(n):
+        start.wait()
+        built[n] = build_environment(spec, log=logs[n].append)
+
+    threads = [threading.Thread(target=first_use, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built.count(True) == 1
+    assert sum("Preparing environment" in "".join(log) for log in logs) == 1
+    assert (environment_path(spec.key) / "bin" / "python").exists()
