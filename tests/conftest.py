@@ -204,3 +204,11 @@ def pytest_collection_modifyitems(config, items):
         elif "/tests/browser/" in path:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory):
+    """A folder of tiny wheels (tests/wheelhouse.py) to build isolated environments from."""
+    from tests.wheelhouse import write_wheelhouse
+
+    return write_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))

@@ -5,14 +5,16 @@ import inspect
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
+from pathlib import Path
 
 from .errors import DefinitionError
 from .graph import GraphBuilder
 from .parameters import ParameterSchema
 from .references import ParamRef, encode
+from .requirements import checked_python, normalized_requirements
 
 
 @dataclass(eq=False)
@@ -31,6 +33,8 @@ class WorkflowDefinition:
     timeout: timedelta | None
     file: str
     line: int
+    requirements: tuple[str, ...] | None = None  # the default of its @task steps
+    python: str | None = None
     parameters: ParameterSchema = field(init=False)
     tasks: dict = field(init=False)
 
@@ -39,6 +43,18 @@ class WorkflowDefinition:
             self.fn, workflow=self.slug, file=self.file, line=self.line
         )
         self.tasks = {node.name: node for node in self._build_graph()}
+        self._apply_environment_defaults()
+
+    def _apply_environment_defaults(self) -> None:
+        for node in self.tasks.values():
+            if node.kind != "python":
+                continue
+            own = node.options
+            node.options = replace(
+                own,
+                requirements=self.requirements if own.requirements is None else own.requirements,
+                python=self.python if own.python is None else own.python,
+            )
 
     def _build_graph(self) -> list:
         builder = GraphBuilder(self.slug, self.file, self.line)
@@ -84,6 +100,8 @@ class WorkflowDefinition:
                     "timeout": o.timeout,
                     "queue": o.queue,
                     "trigger_rule": str(o.trigger_rule),
+                    "requirements": list(o.requirements or ()),
+                    "python": o.python or "",
                     "source_file": node.file,
                     "source_line": node.line,
                 }
@@ -121,10 +139,7 @@ class WorkflowDefinition:
             "parameters": self.parameters.json_schema(),
             # The file's name, not its folder: each commit of a git source has a folder
             # of its own, and the same code in another checkout is the same version.
-            "tasks": [
-                {**spec, "source_file": os.path.basename(spec["source_file"])}
-                for spec in self.task_specs()
-            ],
+            "tasks": [_hashed_spec(spec) for spec in self.task_specs()],
         }
         digest.update(json.dumps(declared, sort_keys=True, default=str).encode())
         return digest.hexdigest()
@@ -138,6 +153,15 @@ class WorkflowDefinition:
 
     def __repr__(self):
         return f"<workflow {self.slug}>"
+
+
+def _hashed_spec(spec: dict) -> dict:
+    hashed = {**spec, "source_file": os.path.basename(spec["source_file"])}
+    # Left out when unset, so that code written before they existed keeps its version.
+    for name in ("requirements", "python"):
+        if not hashed[name]:
+            del hashed[name]
+    return hashed
 
 
 def _line_in(tb, fn) -> int | None:
@@ -189,6 +213,8 @@ def workflow(
     catchup: bool = False,
     timeout: timedelta | None = None,
     title: str | None = None,
+    requirements: list[str] | str | None = None,
+    python: str | None = None,
 ):
     """Declare a workflow: the function's body calls tasks to build the graph.
 
@@ -198,7 +224,8 @@ def workflow(
     (``"0 3 * * *"``), a ``timedelta`` or None (manual runs only); ``catchup``
     runs every missed slot after downtime rather than only the latest;
     ``max_active_runs`` bounds concurrent runs (the others wait);
-    ``timeout`` fails a run that takes longer.
+    ``timeout`` fails a run that takes longer. ``requirements`` and ``python`` are the
+    default of its ``@task`` steps (see ``task``); a step's own value replaces them.
     """
 
     def decorate(func):
@@ -229,6 +256,10 @@ def workflow(
             timeout=timeout,
             file=file,
             line=line,
+            requirements=normalized_requirements(
+                requirements, base=Path(file).resolve().parent, where=where
+            ),
+            python=checked_python(python, where=where),
         )
 
     return decorate(fn) if fn is not None else decorate
