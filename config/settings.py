@@ -332,3 +332,24 @@ BATON_PIP_FIND_LINKS = env.str("BATON_PIP_FIND_LINKS", default="")
 # used ones while all of them take more than BATON_ENV_MAX_MB (0: no size bound).
 BATON_ENV_MAX_AGE_DAYS = env.int("BATON_ENV_MAX_AGE_DAYS", default=30)
 BATON_ENV_MAX_MB = env.int("BATON_ENV_MAX_MB", default=0)
+
+# --- Notifications (runs.notifications) ---------------------------------------------------
+# The address people reach Baton at: messages link to runs under it.
+BATON_SITE_URL = env.str("BATON_SITE_URL", default="http://127.0.0.1:8000")
+# A message that fails is tried again after 30 s, 60 s, 120 s… (at most an hour apart),
+# BATON_NOTIFY_ATTEMPTS times in all, then marked failed with the server's last answer.
+BATON_NOTIFY_ATTEMPTS = env.int("BATON_NOTIFY_ATTEMPTS", default=5)
+BATON_NOTIFY_RETRY_DELAY = env.float("BATON_NOTIFY_RETRY_DELAY", default=30.0)
+# How often each sender looks for due messages (one written in its own process goes at once).
+BATON_NOTIFY_POLL_SECONDS = env.float("BATON_NOTIFY_POLL_SECONDS", default=1.0)
+# A message claimed by a sender that died is taken over after this long.
+BATON_NOTIFY_LEASE_SECONDS = env.int("BATON_NOTIFY_LEASE_SECONDS", default=120)
+# E-mail: Django's settings, from the environment.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a stuck mail server must not hold a sender
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <baton@localhost>")

@@ -23,4 +23,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("", include("workflows.urls")),
     path("", include("runs.urls")),
+    path("", include("runs.notifications.urls")),
 ]

@@ -154,3 +154,8 @@ class TaskAttemptAdmin(ReadOnlyAdmin):
     list_display = ["task_run", "number", "state", "worker", "started_at", "finished_at"]
     list_filter = ["state"]
     list_select_related = ["task_run__run__workflow"]
+
+
+# Notification channels, rules and the outbox, in the same Runs section.
+from .notifications import admin as notifications_admin  # noqa: E402, F401
+

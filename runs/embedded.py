@@ -13,6 +13,7 @@ import dramatiq
 from django.conf import settings
 
 from .execution.watch import start_watch, watch_is_running
+from .notifications.outbox import sender_is_running, start_sender
 from .scheduler import Scheduler
 from .worker_hooks import prepare_broker
 
@@ -63,6 +64,8 @@ class EmbeddedWorker:
         dead += [f"the consumer of queue {name!r}" for name in queues]
         if not watch_is_running():
             dead.append("the watch thread (timeouts, cancels, heartbeats)")
+        if not sender_is_running():
+            dead.append("the notification sender")
         return ", ".join(dead) or None
 
     def restart(self) -> None:
@@ -78,6 +81,7 @@ class EmbeddedWorker:
             del worker.consumers[name]
             worker._add_consumer(name, delay=name.endswith(".DQ"))
         start_watch()  # a new one only if it died
+        start_sender()
 
 
 class EmbeddedScheduler:
@@ -92,6 +96,7 @@ class EmbeddedScheduler:
         self._error: str | None = None
 
     def start(self) -> "EmbeddedScheduler":
+        start_sender()  # `up --worker-threads 0` sends notifications too
         self._error = None
         self._thread = threading.Thread(target=self._run, name="baton-scheduler", daemon=True)
         self._thread.start()

@@ -318,3 +318,13 @@ class TaskLogChunk(models.Model):
 
     def __str__(self):
         return f"{self.task_run} · attempt {self.attempt} · #{self.seq}"
+
+
+# Notification channels, rules and the outbox (runs.notifications).
+from .notifications.models import (  # noqa: E402, F401
+    Channel,
+    Notification,
+    NotificationRule,
+    RecipientLanguage,
+    RunSubscription,
+)

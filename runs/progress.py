@@ -22,6 +22,7 @@ from workflows.models import Workflow
 
 from .dispatch import send_after_commit
 from .models import TaskRun, WorkflowRun
+from .notifications import events as notifications
 from .states import ACTIVE_TASK_STATES, FAILED_TASK_STATES, RunState, TaskState
 from .trigger_rules import Decision, decide
 
@@ -107,6 +108,7 @@ def finish_run_if_done(run: WorkflowRun, *, now, graph: dict | None = None) -> b
     if not WorkflowRun.objects.filter(pk=run.pk, state=RunState.RUNNING).move(target, now=now):
         return False
     run.state = target
+    notifications.run_ended(run, target, now=now)  # the outbox row commits with the end
     start_waiting_runs(run.workflow_id, now=now)
     return True
 

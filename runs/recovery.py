@@ -23,6 +23,8 @@ from .execution.outcome import Outcome
 from .models import TaskRun, WorkflowRun
 from .progress import start_waiting_runs
 from .states import RunState, TaskState
+from .notifications import events as notifications
+from .notifications.slow import notify_slow_runs
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
 
 def send_due_retries(now: datetime) -> int:
     """up_for_retry rows whose delay has passed → queued, and sent."""
+        "slow_runs_told": notify_slow_runs(now),
     due = TaskRun.objects.filter(
         state=TaskState.UP_FOR_RETRY, next_attempt_at__lte=now - RETRY_GRACE
     ).select_related("run__workflow")[:BATCH]
@@ -186,3 +189,4 @@ def start_waiting(now: datetime) -> int:
         with transaction.atomic():
             started += start_waiting_runs(workflow_id, now=now)
     return started
+        notifications.run_ended(run, RunState.FAILED, now=now)

@@ -33,6 +33,7 @@ from workflows.sync import sync_workflows
 from . import recovery
 from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
 from .leader import leader_lock
+from .notifications.events import schedule_missed
 
 logger = logging.getLogger(__name__)
 
@@ -211,18 +212,26 @@ def start_scheduled_run(slot: DueSlot):
         # Paused (trigger_run's rule): the slot passes without a run, as intended.
         level = logging.INFO if isinstance(exc, WorkflowPaused) else logging.WARNING
         logger.log(level, "Schedule %s did not start: %s", task.name, exc)
-        PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
+        _pass_slot(schedule, slot, missed=None if isinstance(exc, WorkflowPaused) else exc)
         return None
     except ParameterErrors as exc:
         # Its parameters no longer fit the code (a type changed): the slot passes, said out
         # loud, and the scheduler carries on with the other schedules.
         logger.warning("Schedule %s did not start: %s", task.name, exc)
-        PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=slot.at)
+        _pass_slot(schedule, slot, missed=exc)
         return None
     return run
 
 
 class Scheduler:
+def _pass_slot(schedule, slot: DueSlot, *, missed: Exception | None) -> None:
+    """The slot passes without a run; unless intended (paused), its rules hear why."""
+    with transaction.atomic():
+        PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(last_run_at=slot.at)
+        if missed is not None:
+            schedule_missed(schedule, slot=slot.at, reason=str(missed))
+
+
     """One scheduler process (or thread): ``run(stop)`` loops until ``stop`` is set."""
 
     def __init__(self, *, clock=timezone.now, max_sleep: float = 1.0):

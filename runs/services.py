@@ -27,6 +27,7 @@ from workflows.versions import version_for
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
 from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
+from .notifications import events as notifications
 
 
 class WorkflowNotRunnable(Exception):
@@ -75,6 +76,7 @@ def trigger_run(
     note: str = "",
 ) -> WorkflowRun:
     """Start a run: validate ``parameters``, create the run and its task runs, queue the roots.
+    notify_starter: bool = False,
 
     Raises ``ParameterErrors`` (field → messages) or ``WorkflowNotRunnable``,
     creating nothing; ``IntegrityError`` when ``schedule`` already started the
@@ -87,6 +89,8 @@ def trigger_run(
     runs too (like Airflow's manual trigger of a paused DAG).
     """
     definition = runnable_definition(workflow)
+
+    ``notify_starter``: "Notify me when it ends", for ``started_by``.
     values = definition.parameters.validate(parameters)
     start, end = data_interval or (None, None)
     now = timezone.now()
@@ -116,6 +120,8 @@ def trigger_run(
         TaskRun.objects.bulk_create(_task_runs_of(run, definition))
         if free_slots(locked) > 0:
             start_run(run, now=now)
+        if notify_starter and started_by is not None:
+            notifications.subscribe(run, started_by)  # before it can end
         record_event(
             verb=Verb.RUN_TRIGGERED,
             actor=started_by,
@@ -195,6 +201,7 @@ def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
 
 
 def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
+        notifications.run_ended(locked, RunState.CANCELLED, now=now)
     """Run the failed, cancelled and not-run tasks of a finished run again; returns how many.
 
     Tasks that succeeded keep their results; each retried task gets a fresh

@@ -1,6 +1,6 @@
 """Baton's authoring API: declare workflows and their tasks in Python.
 
-from workflows import workflow, task, shell, Secret, context, Range
+from workflows import workflow, task, shell, Secret, context, Range, Notify
 """
 
 from .context import context
@@ -9,6 +9,7 @@ from .errors import DefinitionError, ParameterErrors
 from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
+from .notify import Notify
 
 __all__ = [
     "DefinitionError",
@@ -16,6 +17,7 @@ __all__ = [
     "Range",
     "Secret",
     "TaskOptions",
+    "Notify",
     "TriggerRule",
     "WorkflowDefinition",
     "context",

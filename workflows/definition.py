@@ -15,6 +15,7 @@ from .graph import GraphBuilder
 from .parameters import ParameterSchema
 from .references import ParamRef, encode
 from .requirements import checked_python, normalized_requirements
+from .notify import Notify, check_notify
 
 
 @dataclass(eq=False)
@@ -36,6 +37,7 @@ class WorkflowDefinition:
     requirements: tuple[str, ...] | None = None  # the default of its @task steps
     python: str | None = None
     parameters: ParameterSchema = field(init=False)
+    notify: tuple[Notify, ...] = ()
     tasks: dict = field(init=False)
 
     def __post_init__(self):
@@ -149,6 +151,8 @@ class WorkflowDefinition:
             f"workflow '{self.slug}' cannot be called directly; start a run with "
             f"`python manage.py trigger {self.slug}` or from the web page",
             workflow=self.slug,
+        if self.notify:  # only when set: code without it keeps its version
+            declared["notify"] = repr(self.notify)
         )
 
     def __repr__(self):
@@ -224,8 +228,10 @@ def workflow(
     (``"0 3 * * *"``), a ``timedelta`` or None (manual runs only); ``catchup``
     runs every missed slot after downtime rather than only the latest;
     ``max_active_runs`` bounds concurrent runs (the others wait);
-    ``timeout`` fails a run that takes longer. ``requirements`` and ``python`` are the
-    default of its ``@task`` steps (see ``task``); a step's own value replaces them.
+    ``timeout`` fails a run that takes longer; ``notify`` takes ``Notify``
+    rules saying who hears about failures, retries, slow runs… (see ``Notify``).
+    ``requirements`` and ``python`` are the default of its ``@task`` steps (see
+    ``task``); a step's own value replaces them.
     """
 
     def decorate(func):
@@ -234,6 +240,7 @@ def workflow(
         where = {"workflow": func.__name__, "file": file, "line": line}
         if not WORKFLOW_NAME.fullmatch(func.__name__):
             raise DefinitionError(
+    notify: "Notify | list[Notify] | None" = None,
                 "a workflow's function name may hold only the letters a-z and A-Z, digits "
                 "and _ (it is the workflow's address)",
                 **where,
@@ -261,5 +268,7 @@ def workflow(
             ),
             python=checked_python(python, where=where),
         )
+        rules = check_notify(notify, where)
 
     return decorate(fn) if fn is not None else decorate
+            notify=rules,

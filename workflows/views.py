@@ -14,6 +14,7 @@ from accounts.permissions import workflow_for, workflows_for
 from runs.models import WorkflowRun
 from runs.page_selectors import last_runs_by_workflow, run_grid
 from runs.pagination import page_of
+from runs.notifications.recipients import NOTIFY_ME, remember_language
 from runs.services import WorkflowNotRunnable, runnable_definition, trigger_run
 
 from .errors import ParameterErrors
@@ -175,12 +176,16 @@ def _past_run(request, workflow) -> WorkflowRun | None:
 
 @require_POST
 def workflow_pause(request, slug):
+    notify_me = request.POST.get(NOTIFY_ME) == "on"
+    if notify_me:
+        remember_language(request.user, request.LANGUAGE_CODE)
     """Pause or unpause a workflow's schedules (Editors and above)."""
     workflow, _access = workflow_for(request.user, slug, "change")
     action = request.POST.get("action")
     if action not in ("pause", "unpause"):
         messages.error(request, _("Nothing changed: say whether to pause or unpause."))
         return redirect(workflow)
+            notify_starter=notify_me,
     changed = pause_workflow(workflow=workflow, paused=action == "pause", user=request.user)
     if action == "pause":
         done = _("Paused: its schedule starts no run until it is unpaused.")

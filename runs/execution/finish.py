@@ -12,6 +12,7 @@ from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
+from ..notifications import events as notifications
 from .reconnect import survives_outages
 from .statements import record_success, recorded_earlier, run_has_active_tasks
 
@@ -75,6 +76,7 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     moved = record_success(task_run, outcome.result, now)
     if _recorded(moved, task_run, TaskState.SUCCESS, now) is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
+            notifications.task_retried(task_run, workflow_id=run.workflow_id)
         return None
     if not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)

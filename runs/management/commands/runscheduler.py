@@ -3,6 +3,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from runs.notifications.outbox import start_sender, stop_sender
 from runs.scheduler import Scheduler
 
 
@@ -21,4 +22,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        Scheduler().run(stop)
+        start_sender()  # notifications leave from schedulers as well as workers
+        try:
+            Scheduler().run(stop)
+        finally:
+            stop_sender()
