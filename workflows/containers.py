@@ -231,6 +231,13 @@ def container(
         network=network,
         pull=pull,
     )
+    for option in ("requirements", "python"):
+        if option in options:
+            raise DefinitionError(
+                f"container step '{name}': {option}= is for @task steps; a container brings "
+                f"its own packages and interpreter in its image",
+                **where,
+            )
     options.setdefault("queue", settings.BATON_CONTAINER_QUEUE)
     try:
         opts = TaskOptions(**options).checked(f"container step '{name}'")
