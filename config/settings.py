@@ -320,6 +320,8 @@ BATON_LOG_FLUSH_INTERVAL = env.float("BATON_LOG_FLUSH_INTERVAL", default=0.5)
 BATON_KILL_GRACE_SECONDS = env.float("BATON_KILL_GRACE_SECONDS", default=5.0)
 BATON_TASK_LOG_MAX_BYTES = env.int("BATON_TASK_LOG_MAX_BYTES", default=5 * 1024 * 1024)
 BATON_TASK_RESULT_MAX_BYTES = env.int("BATON_TASK_RESULT_MAX_BYTES", default=1024 * 1024)
+# The most instances one ``task.map(items)`` may make in a run (more fails that step, saying so).
+BATON_MAX_MAP = env.int("BATON_MAX_MAP", default=10_000)
 
 # --- Isolated task environments (tasks with requirements=) -------------------------------------
 # One uv-built virtualenv per distinct set of requirements, shared by every task that needs it.

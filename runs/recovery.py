@@ -20,6 +20,7 @@ from workflows.registry import get_registry
 from .dispatch import send_after_commit
 from .execution.finish import end_attempt
 from .execution.outcome import Outcome
+from .mapping import finish_stuck_maps
 from .models import TaskRun, WorkflowRun
 from .progress import start_waiting_runs
 from .states import RunState, TaskState
@@ -45,6 +46,7 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
         "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
         "runs_timed_out": fail_overdue_runs(now),
         "runs_started": start_waiting(now),
+        "maps_finished": finish_stuck_maps(BATCH),
     }
     if any(done.values()):
         logger.info("Recovery: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
@@ -98,6 +100,8 @@ def recover_dead_workers(now: datetime, *, heartbeats_since: datetime | None = N
         return 0
     cutoff = now - timeout
     silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    # A mapped step whose instances run has no worker: runs.mapping ends it.
+    silent &= Q(map_count__isnull=True)
     lost = TaskRun.objects.filter(silent, state=TaskState.RUNNING).select_related("run__workflow")[
         :BATCH
     ]
@@ -141,7 +145,7 @@ def _options_of(task_run: TaskRun):
     definition = definition_for_version(
         run.workflow.slug, run.version_id, code_hash, current=current
     )
-    node = definition and definition.tasks.get(task_run.task_name)
+    node = definition and definition.tasks.get(task_run.map_parent or task_run.task_name)
     return node.options if node else None
 
 

@@ -24,6 +24,7 @@ from workflows.models import Workflow
 from workflows.registry import get_registry
 from workflows.versions import version_for
 
+from .mapping import after_instance_end
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
 from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
@@ -187,6 +188,10 @@ def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
             return False
         not_started = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY)
         TaskRun.objects.filter(run=run, state__in=not_started).move(TaskState.CANCELLED, now=now)
+        # A mapped step whose instances run has no worker of its own to stop it.
+        TaskRun.objects.filter(run=run, state=TaskState.RUNNING, map_count__isnull=False).move(
+            TaskState.CANCELLED, now=now
+        )
         if locked.state == RunState.RUNNING:
             start_waiting_runs(run.workflow_id, now=now)
         record_event(
@@ -246,7 +251,11 @@ def retry_task(*, task_run: TaskRun, user=None) -> int:
                 % {"task": task.task_name, "state": task.get_state_display()}
             )
         definition = runnable_definition(run.workflow)
-        count = _reset_tasks(run, definition, _with_downstream(run, task.task_name))
+        if task.map_parent:  # one instance again: then its mapped step and what follows it
+            names = [task.task_name, *_with_downstream(run, task.map_parent)]
+            count = _reset_tasks(run, definition, names)
+        else:  # a mapped step among these makes its instances anew
+            count = _reset_tasks(run, definition, _with_downstream(run, task.task_name), remap=True)
         if run.state == RunState.RUNNING:
             advance_run(run, candidates=None, now=timezone.now())
         elif run.state != RunState.QUEUED:
@@ -273,11 +282,17 @@ def _with_downstream(run: WorkflowRun, name: str) -> list[str]:
     return names
 
 
-def _reset_tasks(run: WorkflowRun, definition: WorkflowDefinition, names: list[str]) -> int:
-    """Finished tasks back to pending, each with a new budget of retries after its attempts."""
+def _reset_tasks(
+    run: WorkflowRun, definition: WorkflowDefinition, names: list[str], *, remap: bool = False
+) -> int:
+    """Finished tasks back to pending, each with a new budget of retries after its attempts.
+
+    A mapped step keeps its instances (those reset here run again), unless ``remap``.
+    """
     by_retries = defaultdict(list)
     for name in names:
-        node = definition.tasks.get(name)
+        # A map instance, square[3], has the retries of its step (no step name holds a '[').
+        node = definition.tasks.get(name.partition("[")[0])
         by_retries[node.options.retries if node else 0].append(name)
     count = 0
     for retries, group in by_retries.items():
@@ -291,6 +306,7 @@ def _reset_tasks(run: WorkflowRun, definition: WorkflowDefinition, names: list[s
                 next_attempt_at=None,
                 error="",
                 traceback="",
+                **({"map_count": None} if remap else {}),
             )
     return count
 
@@ -337,6 +353,7 @@ def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> 
         run = WorkflowRun.objects.select_for_update().get(pk=task_run.run_id)
         if not TaskRun.objects.filter(pk=task_run.pk).move(state, now=now, note=note):
             return False
+        after_instance_end(task_run)
         if run.state == RunState.RUNNING:
             advance_run(run, candidates=task_run.downstream, now=now)
         elif run.state in (RunState.SUCCESS, RunState.FAILED):

@@ -3,9 +3,11 @@
 from workflows import workflow, task, shell, Secret, context, Range, Notify
 """
 
+from .branching import branch
 from .context import context
 from .definition import WorkflowDefinition, workflow
 from .errors import DefinitionError, ParameterErrors
+from .groups import group
 from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
@@ -20,7 +22,9 @@ __all__ = [
     "Notify",
     "TriggerRule",
     "WorkflowDefinition",
+    "branch",
     "context",
+    "group",
     "shell",
     "task",
     "workflow",

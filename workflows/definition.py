@@ -10,8 +10,10 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from .branching import check_branches
 from .errors import DefinitionError
 from .graph import GraphBuilder
+from .mapping import check_mapped_parameters
 from .parameters import ParameterSchema
 from .references import ParamRef, encode
 from .requirements import checked_python, normalized_requirements
@@ -45,6 +47,8 @@ class WorkflowDefinition:
             self.fn, workflow=self.slug, file=self.file, line=self.line
         )
         self.tasks = {node.name: node for node in self._build_graph()}
+        check_mapped_parameters(self)
+        check_branches(self)
         self._apply_environment_defaults()
 
     def _apply_environment_defaults(self) -> None:
@@ -106,6 +110,7 @@ class WorkflowDefinition:
                     "python": o.python or "",
                     "source_file": node.file,
                     "source_line": node.line,
+                    "group": node.group,
                 }
             )
         return specs
@@ -162,7 +167,7 @@ class WorkflowDefinition:
 def _hashed_spec(spec: dict) -> dict:
     hashed = {**spec, "source_file": os.path.basename(spec["source_file"])}
     # Left out when unset, so that code written before they existed keeps its version.
-    for name in ("requirements", "python"):
+    for name in ("requirements", "python", "group"):
         if not hashed[name]:
             del hashed[name]
     return hashed
@@ -181,7 +186,12 @@ def _line_in(tb, fn) -> int | None:
 def _arguments_of(node) -> dict:
     if node.kind == "shell":
         return {"argv": encode(node.argv), "env": encode(node.env), "cwd": node.cwd}
-    return {"args": encode(list(node.args)), "kwargs": encode(node.kwargs)}
+    arguments = {"args": encode(list(node.args)), "kwargs": encode(node.kwargs)}
+    if node.mapped:
+        arguments.update(map_over=encode(node.map_over), map_argument=node.map_argument)
+    if node.branch:
+        arguments["branch"] = True
+    return arguments
 
 
 def _check_schedule(schedule, where: dict):

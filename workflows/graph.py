@@ -21,6 +21,7 @@ class GraphBuilder:
         self.line = line
         self.nodes = {}
         self._definitions = {}
+        self.groups = []  # the ``with group(...)`` blocks open now, outermost first
 
     @contextmanager
     def active(self):
@@ -31,7 +32,12 @@ class GraphBuilder:
             _builder.reset(token)
 
     def unique_name(self, name: str, definition) -> str:
-        """The node name for a new call; a task called twice gets ``name__2``, like Airflow."""
+        """The node name for a new call; a task called twice gets ``name__2``, like Airflow.
+
+        Inside ``with group("extract"):`` the name is ``extract.<name>``.
+        """
+        if self.groups:
+            name = f"{self.groups[-1].path}.{name}"
         if name not in self.nodes:
             self._definitions[name] = definition
             return name
@@ -74,6 +80,10 @@ class GraphBuilder:
                     line=node.line,
                 )
         self.nodes[node.name] = node
+        if self.groups:
+            node.group = self.groups[-1].path
+            for group in self.groups:
+                group.nodes.append(node)
         return node
 
     def ordered_nodes(self) -> list:

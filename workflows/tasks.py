@@ -103,6 +103,12 @@ class TaskNode:
     env: dict = field(default_factory=dict)
     cwd: str | None = None
     upstream: list[str] = field(default_factory=list)
+    group: str = ""  # the ``with group(...)`` path it was declared in, e.g. "extract"
+    branch: bool = False  # a ``@branch`` task: its result names the steps to follow
+    # ``task.map(items)``: one instance per item, the item passed as ``map_argument``.
+    mapped: bool = False
+    map_over: object = None
+    map_argument: str = ""
 
     @property
     def isolated(self) -> bool:
@@ -119,12 +125,12 @@ class TaskNode:
         return other
 
     def __rrshift__(self, other):
-        for node in _as_nodes(other, self):
+        for node in _as_nodes(other, self, ends="leaves"):
             self.add_upstream(node)
         return self
 
     def __lshift__(self, other):
-        for node in _as_nodes(other, self):
+        for node in _as_nodes(other, self, ends="leaves"):
             self.add_upstream(node)
         return other
 
@@ -137,7 +143,13 @@ class TaskNode:
         return True
 
     def references(self):
-        """Every placeholder leaf in this task's arguments."""
+        """Every placeholder leaf in this task's arguments and, when mapped, its items."""
+        yield from self.argument_references()
+        if self.mapped:
+            yield from walk(self.map_over)
+
+    def argument_references(self):
+        """The placeholders one call (one map instance) receives: not the mapped items."""
         return walk([self.args, self.kwargs, self.argv, self.env])
 
     def secrets(self) -> list[Secret]:
@@ -170,8 +182,11 @@ def _environment_options(options: dict, where: dict) -> dict:
     return options
 
 
-def _as_nodes(value, origin: TaskNode) -> list[TaskNode]:
-    nodes = list(value) if isinstance(value, (list, tuple, set)) else [value]
+def _as_nodes(value, origin: TaskNode, *, ends: str = "roots") -> list[TaskNode]:
+    """The steps ``value`` stands for; a group stands for its ``ends`` ("roots" or "leaves")."""
+    nodes = []
+    for item in value if isinstance(value, (list, tuple, set)) else [value]:
+        nodes.extend(getattr(item, ends)() if hasattr(item, "leaves") else [item])
     for node in nodes:
         if not isinstance(node, TaskNode):
             raise DefinitionError(
@@ -190,10 +205,11 @@ class TaskDefinition:
     unit tests.
     """
 
-    def __init__(self, fn: Callable, *, name: str, options: TaskOptions):
+    def __init__(self, fn: Callable, *, name: str, options: TaskOptions, branch: bool = False):
         self.fn = fn
         self.name = name
         self.options = options
+        self.branch = branch  # a @branch task (workflows.branching)
         functools.update_wrapper(self, fn)
 
     def with_options(self, **overrides) -> "TaskDefinition":
@@ -207,9 +223,21 @@ class TaskDefinition:
         overrides = _environment_options(
             overrides, {"workflow": workflow, "file": file, "line": line}
         )
-        return TaskDefinition(
-            self.fn, name=name, options=replace(self.options, **overrides).checked(where)
-        )
+        options = replace(self.options, **overrides).checked(where)
+        return TaskDefinition(self.fn, name=name, options=options, branch=self.branch)
+
+    def map(self, items, **fixed) -> TaskNode:
+        """One instance of this task per item of ``items``, known when the run gets there.
+
+        ``items`` is an upstream task's result, a ``list[...]`` parameter or a list.
+        Each item goes to the first parameter not given in ``fixed``
+        (``square.map(numbers, factor=2)`` calls ``square(n, factor=2)`` for each n).
+        Downstream tasks receive the list of the instances' results, in order.
+        """
+        from .mapping import mapped_node
+
+        file, line = _caller_location()
+        return mapped_node(self, items, fixed, file=file, line=line)
 
     def __call__(self, *args, **kwargs) -> TaskNode:
         file, line = _caller_location()
@@ -239,6 +267,7 @@ class TaskDefinition:
             definition=self,
             args=args,
             kwargs=kwargs,
+            branch=self.branch,
         )
         return builder.add(node)
 
@@ -262,18 +291,24 @@ def task(fn=None, *, name=None, **options):
     """
 
     file, line = _caller_location()
+    return declare_task(fn, name=name, options=options, file=file, line=line)
+
+
+def declare_task(fn, *, name, options: dict, file: str, line: int, branch: bool = False):
+    """What ``@task`` and ``@branch`` share: the checked definition, or its decorator."""
     options = _environment_options(options, {"file": file, "line": line})
 
     def decorate(func):
         task_name = func.__name__ if name is None else name
         checked = TaskOptions(**options).checked(f"task '{task_name}'")
         check_step_name(task_name, what="task", file=file, line=line)
-        return TaskDefinition(func, name=task_name, options=checked)
+        return TaskDefinition(func, name=task_name, options=checked, branch=branch)
 
     try:
         TaskOptions(**options)
     except TypeError as exc:
-        raise DefinitionError(f"@task got an unknown option: {exc}", file=file, line=line) from None
+        what = "@branch" if branch else "@task"
+        raise DefinitionError(f"{what} got an unknown option: {exc}", file=file, line=line) from None
     return decorate(fn) if fn is not None else decorate
 
 

@@ -7,8 +7,10 @@ from django.utils import timezone
 
 from workflows.tasks import TaskOptions
 
+from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
 from ..models import TaskAttempt, TaskRun, WorkflowRun
+from ..mapping import after_instance_end
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
@@ -59,13 +61,18 @@ def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -
             _keep_attempt(task_run, outcome, now)
         if recorded is Recorded.NOT:
             return None
+        after_instance_end(task_run)
         # Messages of an earlier commit whose answer was lost were never sent: send them now.
         if delay is not None:
             send_after_commit([(task_run.pk, task_run.queue)], delay=delay)
+            notifications.task_retried(task_run, workflow_id=run.workflow_id)
         elif run.state == RunState.RUNNING:
             if recorded is Recorded.EARLIER:
                 send_after_commit(_queued_downstream(task_run))
-            advance_run(run, candidates=task_run.downstream, now=now)
+            candidates = task_run.downstream
+            if outcome.follow is not None:
+                candidates = skip_unchosen(task_run, outcome.follow, now)
+            advance_run(run, candidates=candidates, now=now)
     return target
 
 
@@ -76,8 +83,8 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     moved = record_success(task_run, outcome.result, now)
     if _recorded(moved, task_run, TaskState.SUCCESS, now) is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
-            notifications.task_retried(task_run, workflow_id=run.workflow_id)
         return None
+    after_instance_end(task_run)
     if not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS

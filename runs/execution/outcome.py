@@ -19,6 +19,7 @@ class Outcome:
     error: str = ""
     traceback: str = ""
     retryable: bool = False
+    follow: list | None = None  # a branch's chosen steps (runs.branching): the others skip
 
     def __post_init__(self):
         # PostgreSQL stores no NUL and no lone surrogate: such text, from any runner, would

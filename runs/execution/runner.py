@@ -15,7 +15,9 @@ from workflows.references import MissingSecret
 from workflows.registry import get_registry
 from workflows.tasks import TaskNode
 
+from ..branching import followed_branch
 from ..dispatch import send_task_run
+from ..mapping import expand_map, instance_item
 from ..models import TaskRun
 from ..states import TaskState
 from .finish import end_attempt
@@ -52,8 +54,13 @@ def run_task_run(task_run_id: int) -> str | None:
     options = None
     try:
         prepared = prepare(task_run)
-        options = prepared.node.options
-        outcome = execute(task_run, prepared)
+        node, options = prepared.node, prepared.node.options
+        if node.mapped and not task_run.map_parent:
+            outcome = expand_map(task_run, node, prepared.params)
+            if outcome is None:
+                return TaskState.RUNNING  # its instances run now; the last one ends it
+        else:
+            outcome = followed_branch(task_run, node, execute(task_run, prepared))
     except NotRunnable as exc:
         _log_only(task_run, str(exc))
         outcome = Outcome.failed(str(exc), retryable=False)
@@ -94,7 +101,9 @@ def prepare(task_run: TaskRun) -> Prepared:
     definition = definition_for_version(
         run.workflow, run.version_id, run.code_hash, current=current
     )
-    node = definition.tasks.get(task_run.task_name) if definition else None
+    # A map instance (square[3]) runs the code of its mapped step (square).
+    step = task_run.map_parent or task_run.task_name
+    node = definition.tasks.get(step) if definition else None
     if node is None and definition is None and current is not None:
         raise NotRunnable(
             f"The code of workflow '{run.workflow}' this run was started on (version "
@@ -119,7 +128,7 @@ def prepare(task_run: TaskRun) -> Prepared:
 
 
 def _upstream_results(task_run: TaskRun, node: TaskNode) -> dict:
-    names = {leaf.name for leaf in node.references() if isinstance(leaf, TaskNode)}
+    names = {leaf.name for leaf in node.argument_references() if isinstance(leaf, TaskNode)}
     if not names:
         return {}
     rows = TaskRun.objects.filter(run_id=task_run.run_id, task_name__in=names)
@@ -141,6 +150,8 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
             environment = shell_environment(task_run, env, params=prepared.params)
             return run_shell_task(argv, env=environment, cwd=cwd, active=active)
         args, kwargs = node.resolve_call(params=prepared.params, results=prepared.results)
+        if task_run.map_parent:
+            kwargs[node.map_argument] = instance_item(task_run)
         context = TaskContext(
             run_id=task_run.run_id,
             workflow=task_run.run_info.workflow,

@@ -19,7 +19,11 @@ from ..states import ACTIVE_TASK_STATES, TASK_MOVES, TaskState
 from .reconnect import survives_outages
 from .watch import worker_identity
 
-CLAIMED_COLUMNS = ("id", "run_id", "task_name", "kind", "attempt", "max_attempts", "queue")
+CLAIMED_COLUMNS = (
+    *("id", "run_id", "task_name", "kind", "attempt", "max_attempts", "queue"),
+    "map_parent",  # an instance of a mapped step (runs.mapping)
+    "map_index",
+)
 
 
 def _table() -> str:

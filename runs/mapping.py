@@ -1,0 +1,180 @@
+"""Dynamic mapping at run time: a mapped step's instances, made and gathered.
+
+When a worker takes a mapped step (``square.map(items)``), it reads the items and
+makes one task run per item in one bulk INSERT (``square[0]``, ``square[1]``…,
+queued and sent on commit); the step itself stays ``running`` meanwhile, its
+``map_count`` set, with no worker holding it. Each instance is an ordinary task
+run (its own attempts, retries, log). When the last instance ends, the step ends:
+succeeded with the list of their results in order, or failed naming those that
+did not succeed, and the steps after it are decided as after any task.
+"""
+
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.mapping import not_a_list, too_many_items
+from workflows.references import resolve, walk
+from workflows.tasks import TaskNode
+
+from .dispatch import send_after_commit
+from .execution.outcome import Outcome, result_outcome
+from .execution.reconnect import survives_outages
+from .models import TaskRun, WorkflowRun
+from .progress import advance_run
+from .states import ACTIVE_TASK_STATES, RunState, TaskState
+
+FAILED_INSTANCES_NAMED = 5
+
+
+def expand_map(task_run: TaskRun, node: TaskNode, params: dict) -> Outcome | None:
+    """Make the instances of the mapped step ``task_run``; None once they are made.
+
+    An Outcome when the step ends at once: a failure naming a value that is not a
+    list or is too long, or success with ``[]`` for an empty list (no instance).
+    """
+    items = resolve(node.map_over, params=params, results=_items_results(task_run, node))
+    if isinstance(items, tuple):
+        items = list(items)
+    task = node.definition.name
+    if not isinstance(items, list):
+        return Outcome.failed(not_a_list(task, items, _source_words(node)), retryable=False)
+    if len(items) > settings.BATON_MAX_MAP:
+        return Outcome.failed(too_many_items(task, len(items)), retryable=False)
+    if not items:
+        return Outcome(TaskState.SUCCESS, result=[])
+    if not _make_instances(task_run, items, timezone.now()):
+        return Outcome.failed("The run stopped before the instances were made.", retryable=False)
+    return None
+
+
+def _items_results(task_run: TaskRun, node: TaskNode) -> dict:
+    names = [leaf.name for leaf in walk(node.map_over) if isinstance(leaf, TaskNode)]
+    rows = TaskRun.objects.filter(run_id=task_run.run_id, task_name__in=names)
+    return dict(rows.values_list("task_name", "result"))
+
+
+def _source_words(node: TaskNode) -> str:
+    source = node.map_over
+    if isinstance(source, TaskNode):
+        return f"task '{source.name}'"
+    if hasattr(source, "workflow"):
+        return f"parameter '{source.name}'"
+    return "its list"
+
+
+@survives_outages
+def _make_instances(task_run: TaskRun, items: list, now) -> bool:
+    with transaction.atomic():
+        # The run's lock first, as cancel does: a cancelled run makes no instance.
+        run = WorkflowRun.objects.select_for_update().only("state").get(pk=task_run.run_id)
+        parent = (
+            TaskRun.objects.select_for_update()
+            .filter(pk=task_run.pk, state=TaskState.RUNNING, attempt=task_run.attempt)
+            .first()
+        )
+        if run.state != RunState.RUNNING or parent is None:
+            return False
+        if parent.map_count is None:
+            # A first run of the step, or the step run again: a new set of instances.
+            TaskRun.objects.filter(run_id=run.pk, map_parent=parent.task_name).delete()
+            made = TaskRun.objects.bulk_create(_instances(parent, items, now), batch_size=2000)
+            TaskRun.objects.filter(pk=parent.pk).update(map_count=len(made))
+            send_after_commit((instance.pk, instance.queue) for instance in made)
+        # Otherwise its failed instances were set to run again: they are queued already.
+        transaction.on_commit(partial(finish_map_if_done, run.pk, parent.task_name))
+    return True
+
+
+def _instances(parent: TaskRun, items: list, now) -> list[TaskRun]:
+    return [
+        TaskRun(
+            run_id=parent.run_id,
+            task_name=f"{parent.task_name}[{index}]",
+            kind=parent.kind,
+            position=parent.position,
+            group=parent.group,
+            state=TaskState.QUEUED,
+            queued_at=now,
+            max_attempts=parent.max_attempts - parent.attempt + 1,
+            queue=parent.queue,
+            map_parent=parent.task_name,
+            map_index=index,
+            map_item=item,
+        )
+        for index, item in enumerate(items)
+    ]
+
+
+def after_instance_end(task_run: TaskRun) -> None:
+    """Once the current transaction commits, end the mapped step if this was its last instance."""
+    if task_run.map_parent:
+        transaction.on_commit(partial(finish_map_if_done, task_run.run_id, task_run.map_parent))
+
+
+def _active_instances(run_id: int, parent: str) -> bool:
+    return TaskRun.objects.filter(
+        run_id=run_id, map_parent=parent, state__in=ACTIVE_TASK_STATES
+    ).exists()
+
+
+@survives_outages
+def finish_map_if_done(run_id: int, parent: str) -> bool:
+    """End the mapped step ``parent`` when none of its instances is left to do.
+
+    Safe to call at any time, from anywhere (the scheduler's sweep too): the step
+    moves from running once, under the run's lock.
+    """
+    if _active_instances(run_id, parent):
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().only("state", "workflow_id").get(pk=run_id)
+        step = (
+            TaskRun.objects.filter(
+                run_id=run_id, task_name=parent, state=TaskState.RUNNING, map_count__isnull=False
+            )
+            .only("id", "downstream")
+            .first()
+        )
+        if step is None or _active_instances(run_id, parent):
+            return False
+        outcome = _gathered(run_id, parent)
+        moved = TaskRun.objects.filter(pk=step.pk, state=TaskState.RUNNING).move(
+            outcome.state, now=now, result=outcome.result, error=outcome.error
+        )
+        if moved and run.state == RunState.RUNNING:
+            advance_run(run, candidates=step.downstream, now=now)
+    return bool(moved)
+
+
+def _gathered(run_id: int, parent: str) -> Outcome:
+    rows = list(
+        TaskRun.objects.filter(run_id=run_id, map_parent=parent)
+        .order_by("map_index")
+        .values_list("map_index", "state", "result")
+    )
+    missed = [(index, state) for index, state, _result in rows if state != TaskState.SUCCESS]
+    if not missed:
+        return result_outcome([result for _index, _state, result in rows])
+    named = ", ".join(f"{parent}[{i}] ({state})" for i, state in missed[:FAILED_INSTANCES_NAMED])
+    more = len(missed) - FAILED_INSTANCES_NAMED
+    more = f" and {more:,} more" if more > 0 else ""
+    return Outcome.failed(
+        f"{len(missed):,} of {len(rows):,} instances did not succeed: {named}{more}.",
+        retryable=False,
+    )
+
+
+def finish_stuck_maps(limit: int) -> int:
+    """Mapped steps whose instances all ended but which are still running (a lost check)."""
+    steps = TaskRun.objects.filter(state=TaskState.RUNNING, map_count__isnull=False)
+    pairs = list(steps.values_list("run_id", "task_name")[:limit])
+    return sum(finish_map_if_done(run_id, name) for run_id, name in pairs)
+
+
+def instance_item(task_run: TaskRun):
+    """The item a map instance was made with."""
+    return TaskRun.objects.values_list("map_item", flat=True).get(pk=task_run.pk)

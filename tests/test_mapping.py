@@ -1,0 +1,84 @@
+"""Dynamic mapping on the in-process broker: instances made at run time, results gathered."""
+
+from pathlib import Path
+
+import pytest
+
+from runs.models import TaskRun
+from runs.services import retry_task, trigger_run
+from runs.testing import in_process_worker, use_workflows, wait_for_run
+from workflows.models import Workflow
+
+WORKFLOWS = Path(__file__).parent / "integration" / "workflows"
+
+
+@pytest.fixture
+def engine(transactional_db):
+    with use_workflows(WORKFLOWS), in_process_worker(threads=4) as broker:
+        yield broker
+
+
+def start(slug, **parameters):
+    return trigger_run(workflow=Workflow.objects.get(slug=slug), parameters=parameters)
+
+
+def states(run) -> dict[str, str]:
+    return dict(run.task_runs.values_list("task_name", "state"))
+
+
+def test_it_runs_one_instance_per_item_and_sums_their_results(engine):
+    run = wait_for_run(start("map_sum", count=20, factor=2))
+    assert run.state == "success"
+    step = run.task_runs.get(task_name="square")
+    assert (step.state, step.map_count) == ("success", 20)
+    assert step.result == [2 * n * n for n in range(1, 21)]
+    assert run.task_runs.get(task_name="total").result == sum(2 * n * n for n in range(1, 21))
+    instances = run.task_runs.filter(map_parent="square").order_by("map_index")
+    assert [i.task_name for i in instances[:3]] == ["square[0]", "square[1]", "square[2]"]
+    assert [i.map_item for i in instances[:3]] == [1, 2, 3]
+    assert all(i.state == "success" and i.attempt == 1 for i in instances)
+
+
+def test_an_empty_list_makes_no_instance_and_downstream_gets_an_empty_list(engine):
+    run = wait_for_run(start("map_sum", count=0))
+    assert run.state == "success"
+    assert run.task_runs.get(task_name="square").result == []
+    assert run.task_runs.get(task_name="total").result == 0
+    assert not run.task_runs.filter(map_parent="square").exists()
+
+
+def test_a_failed_instance_fails_its_step_naming_it_and_retrying_it_alone_finishes(engine):
+    run = wait_for_run(start("map_over_parameter", values=["1", "-1", "3"]))
+    assert run.state == "failed"
+    step = run.task_runs.get(task_name="square")
+    assert step.state == "failed"
+    assert step.error == "1 of 3 instances did not succeed: square[1] (failed)."
+    failed = run.task_runs.get(task_name="square[1]")
+    assert (failed.state, failed.attempt) == ("failed", 2)  # its own retry, then failed
+    assert "minus one is not welcome" in failed.error
+    assert states(run)["total"] == "upstream_failed"
+    TaskRun.objects.filter(pk=failed.pk).update(map_item=5)  # as if the item were fixed
+    retry_task(task_run=failed)
+    run = wait_for_run(run)
+    assert run.state == "success"
+    assert run.task_runs.get(task_name="total").result == 1 + 25 + 9
+    assert run.task_runs.get(task_name="square[0]").attempt == 1  # not run again
+
+
+def test_a_value_that_is_not_a_list_fails_the_step_naming_the_value(engine):
+    run = wait_for_run(start("map_bad_items"))
+    step = run.task_runs.get(task_name="square")
+    assert (run.state, step.state) == ("failed", "failed")
+    assert step.error == (
+        "square.map() needs a list of items, but task 'not_a_list' gave 'twelve' (a str)"
+    )
+    assert not run.task_runs.filter(map_parent="square").exists()
+
+
+def test_more_items_than_the_limit_fail_the_step_saying_so(engine, settings):
+    settings.BATON_MAX_MAP = 10
+    run = wait_for_run(start("map_sum", count=11))
+    step = run.task_runs.get(task_name="square")
+    assert step.state == "failed"
+    assert step.error.startswith("square.map() got 11 items, over the limit of 10 instances")
+    assert not run.task_runs.filter(map_parent="square").exists()
