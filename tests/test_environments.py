@@ -1,13 +1,23 @@
 """Isolated task environments: real uv builds from a wheelhouse of the test's own."""
 
+import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 
-from runs.environments.build import build_environment, environment_path
+from runs.environments.build import (
+    MARKER,
+    EnvironmentBuildFailed,
+    build_environment,
+    environment_for,
+    environment_path,
+)
 from runs.environments.interpreters import find_interpreter
 from runs.environments.spec import EnvironmentSpec
 from runs.models import TaskRun
@@ -169,3 +179,61 @@ def test_ten_concurrent_first_uses_build_once(env_dir):
     assert built.count(True) == 1
     assert sum("Preparing environment" in "".join(log) for log in logs) == 1
     assert (environment_path(spec.key) / "bin" / "python").exists()
+
+
+def test_an_unreachable_index_is_a_retryable_failure(env_dir, monkeypatch):
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    spec = EnvironmentSpec.for_task(("batontestpkg>=1.5",), None)
+    with (
+        override_settings(BATON_PIP_INDEX_URL="http://127.0.0.1:9/simple", BATON_PIP_FIND_LINKS=""),
+        pytest.raises(EnvironmentBuildFailed) as caught,
+    ):
+        build_environment(spec)
+    assert caught.value.retryable
+    assert "Connection refused" in str(caught.value)
+    assert not environment_path(spec.key).exists()
+    assert list((env_dir / ".building").iterdir()) == []  # nothing half-built left behind
+
+
+def test_the_workflow_page_shows_each_tasks_requirements(engine, admin_client):
+    page = admin_client.get("/workflows/environment_context/").content.decode()
+    assert "Tasks with packages of their own" in page
+    assert "<code>describe</code>: <code>batontestpkg==1.0</code>, <code>six==1.16.0</code>" in page
+
+
+def test_prepare_envs_builds_what_it_can_and_names_what_it_cannot(engine):
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=r"^2 environment\(s\) could not be prepared"):
+        call_command("prepare_envs", stdout=out, stderr=err)
+    assert "already built, used by environment_context.describe" in out.getvalue()
+    assert "missing_python.on_an_old_python: Python 2.9 (python='2.9') is not" in err.getvalue()
+    assert "missing_requirement.wants_a_missing_version: Could not prepare" in err.getvalue()
+
+
+def test_envs_lists_each_environment_with_the_workflows_using_it(engine):
+    listed = call("envs")
+    key = EnvironmentSpec.for_task(("batontestpkg==1.0", "six==1.16.0"), None).key
+    line = next(line for line in listed.splitlines() if line.startswith(key))
+    assert "environment_context" in line and "batontestpkg==1.0 six==1.16.0" in line
+
+
+def test_prune_removes_the_unused_and_keeps_the_one_in_use(env_dir):
+    old = EnvironmentSpec.for_task(("batontestpkg==2.0",), None)
+    busy = EnvironmentSpec.for_task(("batontestpkg==1.0",), None)
+    for spec in (old, busy):
+        build_environment(spec)
+        long_ago = time.time() - 40 * 86400
+        os.utime(environment_path(spec.key) / MARKER, (long_ago, long_ago))
+    with environment_for(busy, log=lambda text: None):
+        os.utime(environment_path(busy.key) / MARKER, (time.time() - 40 * 86400,) * 2)
+        pruned = call("envs", "--prune", "--max-age-days", "30")
+    assert f"Removed {old.key}" in pruned
+    assert f"Kept {busy.key}: a task is using it." in pruned
+    assert not environment_path(old.key).exists()
+    assert (environment_path(busy.key) / MARKER).exists()
+
+
+def call(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()

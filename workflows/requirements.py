@@ -2,8 +2,9 @@
 
 A list of requirement strings (``["pandas==2.2.3", "openpyxl>=3.1"]``) or the path of a
 requirements file, relative to the file declaring the task or workflow. Both become the
-same normalized tuple: one requirement a line, comments and blank lines dropped, sorted,
-so that the same set written two ways shares one environment.
+same normalized tuple (comments and blank lines dropped, names lower-cased, spaces
+removed, duplicates dropped, sorted), so that one set written two ways shares one
+environment.
 """
 
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from .errors import DefinitionError
 
+REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Interpreter requests uv understands: "3.12", "3.12.1", "cpython3.12" or an absolute path.
 PYTHON_REQUEST = re.compile(r"(?:[a-z]*\d+(?:\.\d+){0,2}|/\S+)")
 
@@ -40,8 +42,19 @@ def normalized_requirements(value, *, base: Path, where: dict) -> tuple[str, ...
                 f"list packages only (the index comes from BATON_PIP_INDEX_URL)",
                 **where,
             )
-        requirements.add(text)
-    return tuple(sorted(requirements, key=str.lower))
+        requirements.add(_normalized(text))
+    return tuple(sorted(requirements))
+
+
+def _normalized(text: str) -> str:
+    """``Pandas >= 2.2`` as ``pandas>=2.2``: the name as PyPI compares it, no spaces."""
+    requirement, semicolon, marker = text.partition(";")
+    name = REQUIREMENT_NAME.match(requirement)
+    if name is None or "@" in requirement:  # left for uv to judge, or a URL: kept as written
+        return text
+    canonical = re.sub(r"[-_.]+", "-", name.group()).lower()
+    rest = "".join(requirement[name.end() :].split())
+    return canonical + rest + (f"; {' '.join(marker.split())}" if semicolon else "")
 
 
 def checked_python(value, *, where: dict) -> str | None:

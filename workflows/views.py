@@ -100,6 +100,7 @@ def workflow_detail(request, slug):
         "parameters": parameter_rows(workflow),
         "tasks": tasks,
         "graph": graph_of(tasks),
+        "isolated_tasks": [task for task in tasks if task.requirements or task.python],
         "grid": grid,
         "access": access,
         "run_count": WorkflowRun.objects.filter(workflow=workflow).count() if grid.runs else 0,

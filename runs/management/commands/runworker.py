@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiqCommand
 
+from runs.environments.store import EnvironmentDirUnusable, check_env_dir
+
 
 class Command(RunDramatiqCommand):
     help = (
@@ -34,6 +36,10 @@ class Command(RunDramatiqCommand):
             )
         if poll_ms < 1:
             raise CommandError(f"--poll-ms must be at least 1, not {poll_ms}.")
+        try:
+            check_env_dir()  # isolated tasks build there: say so now, not at the first one
+        except EnvironmentDirUnusable as exc:
+            raise CommandError(str(exc)) from None
         # Read by dramatiq.worker when the worker processes import it (its spelling).
         os.environ["dramatiq_worker_timeout"] = str(poll_ms)  # noqa: SIM112
         super().handle(*args, **options)

@@ -13,6 +13,7 @@ from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_applicati
 
 from accounts.local_admin import ensure_local_admin
 from runs.embedded import EmbeddedScheduler, EmbeddedWorker, Supervisor
+from runs.environments.store import EnvironmentDirUnusable, check_env_dir
 from workflows.live import start_polling
 
 
@@ -36,6 +37,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["worker_threads"] > 0:
+            try:
+                check_env_dir()  # isolated tasks build there: say so now, not at the first one
+            except EnvironmentDirUnusable as exc:
+                raise CommandError(str(exc)) from None
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)  # also syncs workflows
         else:
