@@ -158,4 +158,3 @@ class TaskAttemptAdmin(ReadOnlyAdmin):
 
 # Notification channels, rules and the outbox, in the same Runs section.
 from .notifications import admin as notifications_admin  # noqa: E402, F401
-

@@ -22,10 +22,10 @@ from .execution.finish import end_attempt
 from .execution.outcome import Outcome
 from .mapping import finish_stuck_maps
 from .models import TaskRun, WorkflowRun
-from .progress import start_waiting_runs
-from .states import RunState, TaskState
 from .notifications import events as notifications
 from .notifications.slow import notify_slow_runs
+from .progress import start_waiting_runs
+from .states import RunState, TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
         "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
         "runs_timed_out": fail_overdue_runs(now),
         "runs_started": start_waiting(now),
+        "slow_runs_told": notify_slow_runs(now),
         "maps_finished": finish_stuck_maps(BATCH),
     }
     if any(done.values()):
@@ -55,7 +56,6 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
 
 def send_due_retries(now: datetime) -> int:
     """up_for_retry rows whose delay has passed → queued, and sent."""
-        "slow_runs_told": notify_slow_runs(now),
     due = TaskRun.objects.filter(
         state=TaskState.UP_FOR_RETRY, next_attempt_at__lte=now - RETRY_GRACE
     ).select_related("run__workflow")[:BATCH]
@@ -171,6 +171,7 @@ def _time_out(run: WorkflowRun, now: datetime) -> int:
             TaskState.CANCELLED, now=now, error=note
         )
         start_waiting_runs(run.workflow_id, now=now)
+        notifications.run_ended(run, RunState.FAILED, now=now)
         record_event(
             verb=Verb.RUN_TIMED_OUT,
             actor_label=SYSTEM,
@@ -193,4 +194,3 @@ def start_waiting(now: datetime) -> int:
         with transaction.atomic():
             started += start_waiting_runs(workflow_id, now=now)
     return started
-        notifications.run_ended(run, RunState.FAILED, now=now)

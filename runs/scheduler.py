@@ -223,7 +223,6 @@ def start_scheduled_run(slot: DueSlot):
     return run
 
 
-class Scheduler:
 def _pass_slot(schedule, slot: DueSlot, *, missed: Exception | None) -> None:
     """The slot passes without a run; unless intended (paused), its rules hear why."""
     with transaction.atomic():
@@ -232,6 +231,7 @@ def _pass_slot(schedule, slot: DueSlot, *, missed: Exception | None) -> None:
             schedule_missed(schedule, slot=slot.at, reason=str(missed))
 
 
+class Scheduler:
     """One scheduler process (or thread): ``run(stop)`` loops until ``stop`` is set."""
 
     def __init__(self, *, clock=timezone.now, max_sleep: float = 1.0):

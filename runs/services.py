@@ -26,9 +26,9 @@ from workflows.versions import version_for
 
 from .mapping import after_instance_end
 from .models import TaskAttempt, TaskRun, WorkflowRun
+from .notifications import events as notifications
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
 from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
-from .notifications import events as notifications
 
 
 class WorkflowNotRunnable(Exception):
@@ -75,9 +75,9 @@ def trigger_run(
     logical_date: datetime | None = None,
     data_interval: tuple[datetime, datetime] | None = None,
     note: str = "",
+    notify_starter: bool = False,
 ) -> WorkflowRun:
     """Start a run: validate ``parameters``, create the run and its task runs, queue the roots.
-    notify_starter: bool = False,
 
     Raises ``ParameterErrors`` (field → messages) or ``WorkflowNotRunnable``,
     creating nothing; ``IntegrityError`` when ``schedule`` already started the
@@ -88,10 +88,11 @@ def trigger_run(
     starts no run (``WorkflowPaused``); a person may still start one by hand,
     from the page, the API or the command line, and a backfill they ask for
     runs too (like Airflow's manual trigger of a paused DAG).
+
+    ``notify_starter``: "Notify me when it ends", for ``started_by``.
     """
     definition = runnable_definition(workflow)
 
-    ``notify_starter``: "Notify me when it ends", for ``started_by``.
     values = definition.parameters.validate(parameters)
     start, end = data_interval or (None, None)
     now = timezone.now()
@@ -119,10 +120,10 @@ def trigger_run(
             created_at=now,
         )
         TaskRun.objects.bulk_create(_task_runs_of(run, definition))
-        if free_slots(locked) > 0:
-            start_run(run, now=now)
         if notify_starter and started_by is not None:
             notifications.subscribe(run, started_by)  # before it can end
+        if free_slots(locked) > 0:
+            start_run(run, now=now)
         record_event(
             verb=Verb.RUN_TRIGGERED,
             actor=started_by,
@@ -194,6 +195,7 @@ def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
         )
         if locked.state == RunState.RUNNING:
             start_waiting_runs(run.workflow_id, now=now)
+        notifications.run_ended(locked, RunState.CANCELLED, now=now)
         record_event(
             verb=Verb.RUN_CANCELLED,
             actor=user,
@@ -206,7 +208,6 @@ def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
 
 
 def retry_failed_tasks(*, run: WorkflowRun, user=None) -> int:
-        notifications.run_ended(locked, RunState.CANCELLED, now=now)
     """Run the failed, cancelled and not-run tasks of a finished run again; returns how many.
 
     Tasks that succeeded keep their results; each retried task gets a fresh

@@ -15,26 +15,26 @@ class BatonWorkerHooks(Middleware):
         from .execution.logs import install_log_capture
         from .execution.statements import run_info
         from .execution.watch import start_watch
-
         from .notifications.outbox import start_sender
+
         run_info.cache_clear()  # run ids are only unique within one database
 
         for queue in workflow_queues():
             broker.declare_queue(queue)
         install_log_capture()
         start_watch()
-        # A queue first named by new code gets a consumer (Dramatiq adds one per declared queue).
         start_sender()  # notifications leave from every worker process
+        # A queue first named by new code gets a consumer (Dramatiq adds one per declared queue).
         start_polling(on_change=lambda registry: _declare_queues(broker, registry))
 
     def after_worker_shutdown(self, broker, worker):
         from .execution.watch import stop_watch
-
-        stop_watch()
         from .notifications.outbox import stop_sender
 
-
+        stop_watch()
         stop_sender()
+
+
 def workflow_queues(registry=None) -> set[str]:
     """Every queue named by a task of a loaded workflow, and the default queue."""
     from workflows.registry import get_registry

@@ -7,19 +7,19 @@ from .branching import branch
 from .context import context
 from .definition import WorkflowDefinition, workflow
 from .errors import DefinitionError, ParameterErrors
+from .notify import Notify
 from .groups import group
 from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
-from .notify import Notify
 
 __all__ = [
     "DefinitionError",
+    "Notify",
     "ParameterErrors",
     "Range",
     "Secret",
     "TaskOptions",
-    "Notify",
     "TriggerRule",
     "WorkflowDefinition",
     "branch",

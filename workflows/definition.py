@@ -13,11 +13,11 @@ from pathlib import Path
 from .branching import check_branches
 from .errors import DefinitionError
 from .graph import GraphBuilder
+from .notify import Notify, check_notify
 from .mapping import check_mapped_parameters
 from .parameters import ParameterSchema
 from .references import ParamRef, encode
 from .requirements import checked_python, normalized_requirements
-from .notify import Notify, check_notify
 
 
 @dataclass(eq=False)
@@ -38,8 +38,8 @@ class WorkflowDefinition:
     line: int
     requirements: tuple[str, ...] | None = None  # the default of its @task steps
     python: str | None = None
-    parameters: ParameterSchema = field(init=False)
     notify: tuple[Notify, ...] = ()
+    parameters: ParameterSchema = field(init=False)
     tasks: dict = field(init=False)
 
     def __post_init__(self):
@@ -148,6 +148,8 @@ class WorkflowDefinition:
             # of its own, and the same code in another checkout is the same version.
             "tasks": [_hashed_spec(spec) for spec in self.task_specs()],
         }
+        if self.notify:  # only when set: code without it keeps its version
+            declared["notify"] = repr(self.notify)
         digest.update(json.dumps(declared, sort_keys=True, default=str).encode())
         return digest.hexdigest()
 
@@ -156,8 +158,6 @@ class WorkflowDefinition:
             f"workflow '{self.slug}' cannot be called directly; start a run with "
             f"`python manage.py trigger {self.slug}` or from the web page",
             workflow=self.slug,
-        if self.notify:  # only when set: code without it keeps its version
-            declared["notify"] = repr(self.notify)
         )
 
     def __repr__(self):
@@ -227,6 +227,7 @@ def workflow(
     catchup: bool = False,
     timeout: timedelta | None = None,
     title: str | None = None,
+    notify: "Notify | list[Notify] | None" = None,
     requirements: list[str] | str | None = None,
     python: str | None = None,
 ):
@@ -250,7 +251,6 @@ def workflow(
         where = {"workflow": func.__name__, "file": file, "line": line}
         if not WORKFLOW_NAME.fullmatch(func.__name__):
             raise DefinitionError(
-    notify: "Notify | list[Notify] | None" = None,
                 "a workflow's function name may hold only the letters a-z and A-Z, digits "
                 "and _ (it is the workflow's address)",
                 **where,
@@ -259,6 +259,7 @@ def workflow(
             raise DefinitionError(f"max_active_runs must be ≥ 1, not {max_active_runs!r}", **where)
         if timeout is not None and not isinstance(timeout, timedelta):
             raise DefinitionError("timeout must be a datetime.timedelta or None", **where)
+        rules = check_notify(notify, where)
         doc = inspect.getdoc(func) or ""
         return WorkflowDefinition(
             fn=func,
@@ -277,8 +278,7 @@ def workflow(
                 requirements, base=Path(file).resolve().parent, where=where
             ),
             python=checked_python(python, where=where),
+            notify=rules,
         )
-        rules = check_notify(notify, where)
 
     return decorate(fn) if fn is not None else decorate
-            notify=rules,

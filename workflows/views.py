@@ -145,12 +145,16 @@ def workflow_run(request, slug):
 
 def _start(request, workflow, form) -> WorkflowRun | None:
     """Start the run; on refusal, put the reasons on the form and return None."""
+    notify_me = request.POST.get(NOTIFY_ME) == "on"
+    if notify_me:
+        remember_language(request.user, request.LANGUAGE_CODE)
     try:
         return trigger_run(
             workflow=workflow,
             parameters=request.POST,
             started_by=request.user,
             trigger=WorkflowRun.Trigger.MANUAL,
+            notify_starter=notify_me,
         )
     except ParameterErrors as exc:
         for name, problems in exc.errors.items():
@@ -177,16 +181,12 @@ def _past_run(request, workflow) -> WorkflowRun | None:
 
 @require_POST
 def workflow_pause(request, slug):
-    notify_me = request.POST.get(NOTIFY_ME) == "on"
-    if notify_me:
-        remember_language(request.user, request.LANGUAGE_CODE)
     """Pause or unpause a workflow's schedules (Editors and above)."""
     workflow, _access = workflow_for(request.user, slug, "change")
     action = request.POST.get("action")
     if action not in ("pause", "unpause"):
         messages.error(request, _("Nothing changed: say whether to pause or unpause."))
         return redirect(workflow)
-            notify_starter=notify_me,
     changed = pause_workflow(workflow=workflow, paused=action == "pause", user=request.user)
     if action == "pause":
         done = _("Paused: its schedule starts no run until it is unpaused.")

@@ -10,11 +10,11 @@ from workflows.tasks import TaskOptions
 from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
 from ..models import TaskAttempt, TaskRun, WorkflowRun
+from ..notifications import events as notifications
 from ..mapping import after_instance_end
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
-from ..notifications import events as notifications
 from .reconnect import survives_outages
 from .statements import record_success, recorded_earlier, run_has_active_tasks
 
