@@ -355,3 +355,11 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a stuck mail server must not hold a sender
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <baton@localhost>")
+
+# --- Container steps (container(...), the Docker Engine API; DOCKER_HOST is honoured) ---------
+# The queue container steps go to unless they name one: `runworker --queues containers` on
+# machines with Docker.
+BATON_CONTAINER_QUEUE = env.str("BATON_CONTAINER_QUEUE", default="containers")
+# A worker where no Docker daemon answers hands a container step's message back, to be
+# delivered again after this many seconds (to a worker that has Docker, with luck).
+BATON_CONTAINER_REFUSE_DELAY = env.float("BATON_CONTAINER_REFUSE_DELAY", default=10.0)

@@ -207,6 +207,9 @@ class TaskRun(models.Model):
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     note = models.TextField(blank=True, help_text="Why a user marked or retried this task.")
+    image_digest = models.CharField(
+        max_length=300, blank=True, help_text="A container step's image, as its attempt ran it."
+    )
     # Dynamic mapping (``square.map(items)``): the mapped step's row says how many
     # instances it made; each instance is a row of its own, ``square[3]``.
     map_count = models.PositiveIntegerField(
@@ -288,6 +291,7 @@ class TaskAttempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
+    image_digest = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["task_run_id", "number"]

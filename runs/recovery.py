@@ -17,6 +17,7 @@ from audit.recorder import SYSTEM, Verb, record_event
 from workflows.live import definition_for_version
 from workflows.registry import get_registry
 
+from .containers.cleanup import remove_leftover_containers
 from .dispatch import send_after_commit
 from .execution.finish import end_attempt
 from .execution.outcome import Outcome
@@ -44,6 +45,8 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
         "retries_sent": send_due_retries(now),
         "queued_resent": resend_stale_queued(now),
         "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
+        # After dead_workers: the containers of the attempts it just ended go too.
+        "containers_removed": remove_leftover_containers(),
         "runs_timed_out": fail_overdue_runs(now),
         "runs_started": start_waiting(now),
         "slow_runs_told": notify_slow_runs(now),

@@ -12,6 +12,7 @@ class BatonWorkerHooks(Middleware):
     def after_worker_boot(self, broker, worker):
         from workflows.live import start_polling
 
+        from .containers.cleanup import remove_leftovers_in_background
         from .execution.logs import install_log_capture
         from .execution.statements import run_info
         from .execution.watch import start_watch
@@ -23,6 +24,7 @@ class BatonWorkerHooks(Middleware):
             broker.declare_queue(queue)
         install_log_capture()
         start_watch()
+        remove_leftovers_in_background()  # containers a dead worker of this machine left
         start_sender()  # notifications leave from every worker process
         # A queue first named by new code gets a consumer (Dramatiq adds one per declared queue).
         start_polling(on_change=lambda registry: _declare_queues(broker, registry))

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from runs.models import TaskRun
 from runs.selectors import task_log
@@ -49,6 +50,13 @@ def test_output_reaches_the_log_and_a_parameter_the_environment(engine):
     assert "param=bonjour arg=bonjour" in log
     assert task.result == "param=bonjour arg=bonjour"  # the last line
     assert task.image_digest.startswith("sha256:")
+
+
+def test_the_run_page_shows_the_image_digest_the_attempt_ran(engine, admin_client):
+    run = run_of("container_output")
+    digest = engine.images.get("baton-test/busybox:1").id
+    page = admin_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+    assert f"Image <code>{digest}</code>" in page
 
 
 def test_an_upstream_result_is_an_argument(engine):

@@ -4,6 +4,7 @@ from workflows import workflow, task, shell, Secret, context, Range, Notify
 """
 
 from .branching import branch
+from .containers import container
 from .context import context
 from .definition import WorkflowDefinition, workflow
 from .errors import DefinitionError, ParameterErrors
@@ -22,6 +23,7 @@ __all__ = [
     "TaskOptions",
     "TriggerRule",
     "WorkflowDefinition",
+    "container",
     "branch",
     "context",
     "group",

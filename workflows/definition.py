@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .branching import check_branches
+from .containers import container_arguments
 from .errors import DefinitionError
 from .graph import GraphBuilder
 from .notify import Notify, check_notify
@@ -184,6 +185,8 @@ def _line_in(tb, fn) -> int | None:
 
 
 def _arguments_of(node) -> dict:
+    if node.kind == "container":
+        return container_arguments(node)
     if node.kind == "shell":
         return {"argv": encode(node.argv), "env": encode(node.env), "cwd": node.cwd}
     arguments = {"args": encode(list(node.args)), "kwargs": encode(node.kwargs)}

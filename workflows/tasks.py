@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import models
 
@@ -16,6 +17,9 @@ from .graph import current_builder
 from .plain_text import plain_text
 from .references import ParamRef, Secret, resolve, walk
 from .requirements import checked_python, normalized_requirements
+
+if TYPE_CHECKING:
+    from .containers import ContainerSpec
 
 
 class TriggerRule(models.TextChoices):
@@ -92,7 +96,7 @@ class TaskNode:
     """One step of a workflow graph. ``a >> b`` makes b wait for a."""
 
     name: str
-    kind: str  # "python" or "shell"
+    kind: str  # "python", "shell" or "container"
     options: TaskOptions
     file: str
     line: int
@@ -103,6 +107,7 @@ class TaskNode:
     env: dict = field(default_factory=dict)
     cwd: str | None = None
     upstream: list[str] = field(default_factory=list)
+    container: "ContainerSpec | None" = None  # image, limits… of a container step
     group: str = ""  # the ``with group(...)`` path it was declared in, e.g. "extract"
     branch: bool = False  # a ``@branch`` task: its result names the steps to follow
     # ``task.map(items)``: one instance per item, the item passed as ``map_argument``.

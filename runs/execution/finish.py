@@ -140,5 +140,6 @@ def _keep_attempt(task_run: TaskRun, outcome: Outcome, now) -> None:
             "finished_at": now,
             "error": outcome.error,
             "traceback": outcome.traceback,
+            "image_digest": task_run.image_digest,  # set by a container step as it starts
         },
     )

@@ -16,6 +16,8 @@ from workflows.registry import get_registry
 from workflows.tasks import TaskNode
 
 from ..branching import followed_branch
+from ..containers.refusal import refuse_without_docker
+from ..containers.step import run_container_step
 from ..dispatch import send_task_run
 from ..mapping import expand_map, instance_item
 from ..models import TaskRun
@@ -51,6 +53,8 @@ def run_task_run(task_run_id: int) -> str | None:
     task_run = claim(task_run_id)
     if task_run is None:
         return None
+    if task_run.kind == "container" and refuse_without_docker(task_run):
+        return None  # handed back for a worker with Docker
     options = None
     try:
         prepared = prepare(task_run)
@@ -145,6 +149,10 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
     active = ActiveTask(task_run_id=task_run.pk, kind=node.kind, writer=writer, timeout=timeout)
     ACTIVE.add(active)
     try:
+        if node.kind == "container":
+            return run_container_step(
+                task_run, node, params=prepared.params, results=prepared.results, active=active
+            )
         if node.kind == "shell":
             argv, env, cwd = node.resolve_command(params=prepared.params, results=prepared.results)
             environment = shell_environment(task_run, env, params=prepared.params)
