@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.service_unavailable.ServiceUnavailableMiddleware",  # 503 "try again", not a 500
+    "runs.metrics.endpoint.MetricsEndpointMiddleware",  # /metrics: before host checks, login
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -363,3 +364,18 @@ BATON_CONTAINER_QUEUE = env.str("BATON_CONTAINER_QUEUE", default="containers")
 # A worker where no Docker daemon answers hands a container step's message back, to be
 # delivered again after this many seconds (to a worker that has Docker, with luck).
 BATON_CONTAINER_REFUSE_DELAY = env.float("BATON_CONTAINER_REFUSE_DELAY", default=10.0)
+
+# --- Metrics (/metrics for Prometheus, runs/metrics/) ------------------------------------------
+# Off unless one is set: a token scrapers send as "Authorization: Bearer <token>" (or
+# BATON_METRICS_TOKEN_FILE), and/or the networks allowed to scrape without it.
+BATON_METRICS_TOKEN = env.str("BATON_METRICS_TOKEN", default="")
+BATON_METRICS_ALLOWED_NETWORKS = env.list("BATON_METRICS_ALLOWED_NETWORKS", default=[])
+# A scrape is answered from a snapshot shared by the web processes (the cache); one older than
+# this (s) is recomputed in the background for the next scrape (0: every scrape waits for it).
+BATON_METRICS_MAX_AGE = env.float("BATON_METRICS_MAX_AGE", default=10.0)
+try:
+    from runs.metrics.access import BadMetricsNetwork, parse_allowed_networks
+
+    parse_allowed_networks(BATON_METRICS_ALLOWED_NETWORKS)
+except BadMetricsNetwork as exc:
+    sys.exit(f"Baton: {exc}")

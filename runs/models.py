@@ -332,3 +332,6 @@ from .notifications.models import (  # noqa: E402, F401
     RecipientLanguage,
     RunSubscription,
 )
+
+# Counters of events no table keeps (environment builds, container starts) for /metrics.
+from .metrics.counters import MetricCounter  # noqa: E402, F401

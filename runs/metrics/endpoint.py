@@ -5,22 +5,15 @@ over the internal network, with a token rather than a session: neither the publi
 host name of ALLOWED_HOSTS nor HTTPS is to be expected of it, as for ``/healthz``.
 """
 
+import gzip
+
+from django.conf import settings
 from django.http import HttpResponse
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .access import refusal
 
 METRICS = "/metrics"
-
-
-def metrics_text() -> bytes:
-    """The Prometheus text exposition of every Baton series, read from the database now."""
-    from .collector import BatonCollector
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(BatonCollector())
-    return generate_latest(registry)
 
 
 def metrics_response(request) -> HttpResponse:
@@ -31,7 +24,17 @@ def metrics_response(request) -> HttpResponse:
         response = HttpResponse("/metrics answers GET only.\n", status=405)
         response["Allow"] = "GET, HEAD"
         return response
-    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    from .snapshot import latest_gzipped
+
+    packed = latest_gzipped(settings.BATON_METRICS_MAX_AGE)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):  # Prometheus asks for it
+        response = HttpResponse(packed, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(packed), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    response["Vary"] = "Accept-Encoding"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class MetricsEndpointMiddleware:

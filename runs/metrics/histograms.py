@@ -14,6 +14,10 @@ class Buckets:
 
     bounds: tuple[float, ...]
 
+    def __post_init__(self):
+        # "1.0", as prometheus-client's own histograms write it; made once, not per series.
+        object.__setattr__(self, "les", tuple(floatToGoString(b) for b in self.bounds))
+
     def aggregates(self, start: str, end: str, *, only: Q) -> dict:
         """``Count``/``Sum`` keyword arguments for ``annotate``/``aggregate``, over ``only``."""
         measured = only & Q(**{f"{start}__isnull": False, f"{end}__isnull": False})
@@ -44,7 +48,7 @@ class Buckets:
 
     def sample(self, row: dict) -> tuple[list[tuple[str, float]], float]:
         """Cumulative buckets (the bounds, then +Inf) and the sum, as prometheus-client takes."""
-        buckets = [(_le(bound), row[f"le_{i}"]) for i, bound in enumerate(self.bounds)]
+        buckets = [(le, row[f"le_{i}"]) for i, le in enumerate(self.les)]
         buckets.append(("+Inf", row["observed"]))
         seconds = row.get("observed_seconds") or timedelta(0)
         return buckets, seconds.total_seconds()
@@ -56,10 +60,6 @@ class Buckets:
             buckets, total = self.sample(row)
             family.add_metric(list(label_values), buckets, total)
         return family
-
-
-def _le(bound: float) -> str:
-    return floatToGoString(bound)  # "1.0", as prometheus-client's own histograms write it
 
 
 # Seconds: task attempts and runs (from under a second to hours); scheduler lag (sub-second).
