@@ -49,6 +49,9 @@ class AuditEvent(models.Model):
         RUN_RETRIED = "run.retried", _("failed tasks retried")
         TASK_RETRIED = "task.retried", _("task retried")
         TASK_MARKED = "task.marked", _("task marked")
+        TASK_APPROVED = "task.approved", _("approval step approved")
+        TASK_REJECTED = "task.rejected", _("approval step rejected")
+        APPROVAL_TIMED_OUT = "task.approval_timed_out", _("approval step timed out")
         # Moves the scheduler makes by itself (actor "system").
         TASK_RECOVERED = "task.recovered", _("task of a silent worker recovered")
         TASK_RESENT = "task.resent", _("lost task message sent again")

@@ -11,7 +11,8 @@ from django.utils.html import format_html
 
 from accounts.permissions import access_of, workflows_for
 
-from .models import TaskAttempt, TaskRun, WorkflowRun
+from .models import Pool, TaskAttempt, TaskRun, WorkflowRun
+from .pools import parked, release_slot
 from .selectors import task_log
 from .services import ActionRefused, WorkflowNotRunnable, cancel_run, mark_task, retry_failed_tasks
 from .states import TaskState
@@ -158,3 +159,27 @@ class TaskAttemptAdmin(ReadOnlyAdmin):
 
 # Notification channels, rules and the outbox, in the same Runs section.
 from .notifications import admin as notifications_admin  # noqa: E402, F401
+
+
+@admin.register(Pool)
+class PoolAdmin(admin.ModelAdmin):
+    """Pools are made here; tasks name them (``@task(pool="warehouse")``)."""
+
+    list_display = ("name", "slots", "in_use", "waiting", "description")
+    search_fields = ("name",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Tasks name a pool in code: a renamed pool would leave them naming none.
+        return ("name",) if obj is not None else ()
+
+    @admin.display(description="running now")
+    def in_use(self, pool):
+        return TaskRun.objects.filter(pool=pool.name, state=TaskState.RUNNING).count()
+
+    @admin.display(description="waiting for a slot")
+    def waiting(self, pool):
+        return parked(pool.name).count()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        release_slot(obj.name)  # more slots: the waiting tasks start now

@@ -1,6 +1,7 @@
 """Runs of workflows, runs of their tasks, each attempt of a task, and task logs."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
@@ -220,6 +221,15 @@ class TaskRun(models.Model):
     )
     map_index = models.PositiveIntegerField(null=True, blank=True)
     map_item = models.JSONField(null=True, blank=True, help_text="The item this instance got.")
+    # Pools, waits and approvals (runs.pools, runs.execution.waits, runs.approvals).
+    pool = models.CharField(max_length=100, blank=True, help_text="The pool it takes a slot of.")
+    priority = models.IntegerField(default=0, help_text="Higher starts first in a full pool.")
+    wait_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="When a wait or an approval step gives up."
+    )
+    approval = models.JSONField(
+        null=True, blank=True, help_text="An approval step's title and approvers group."
+    )
 
     objects = TaskRunQuerySet.as_manager()
 
@@ -248,6 +258,13 @@ class TaskRun(models.Model):
                 condition=Q(map_index__isnull=False),
                 name="taskrun_map_instances",
             ),
+            # "How many of this pool's slots are in use, who waits for one" (runs.pools).
+            models.Index(
+                fields=["pool", "state"],
+                condition=Q(state__in=[TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING])
+                & ~Q(pool=""),
+                name="taskrun_pool_use",
+            ),
         ]
 
     def __str__(self):
@@ -273,6 +290,30 @@ class TaskRun(models.Model):
     def can_mark(self) -> bool:
         """A person may set the outcome of a task in any state (one of the two at least)."""
         return any(self.can_mark_as(state) for state in MARK_STATES)
+
+
+class Pool(models.Model):
+    """A limit on how many task runs, across all workflows, use one resource at once.
+
+    Tasks name it with ``@task(pool="warehouse")``; admins create it and set its slots.
+    """
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "Use letters, digits, _, - and .")],
+        help_text="As tasks name it: @task(pool=\"warehouse\").",
+    )
+    slots = models.PositiveIntegerField(
+        default=1, help_text="How many of its tasks may run at once (0 holds them all)."
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class TaskAttempt(models.Model):

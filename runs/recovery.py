@@ -25,8 +25,9 @@ from .mapping import finish_stuck_maps
 from .models import TaskRun, WorkflowRun
 from .notifications import events as notifications
 from .notifications.slow import notify_slow_runs
+from .pools import promote_waiting_everywhere
 from .progress import start_waiting_runs
-from .states import RunState, TaskState
+from .states import ACTIVE_TASK_STATES, RunState, TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
     done = {
         "retries_sent": send_due_retries(now),
         "queued_resent": resend_stale_queued(now),
+        "checks_resent": resend_overdue_checks(now),
+        "pool_slots_filled": promote_waiting_everywhere(),
         "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
         # After dead_workers: the containers of the attempts it just ended go too.
         "containers_removed": remove_leftover_containers(),
@@ -68,6 +71,29 @@ def send_due_retries(now: datetime) -> int:
             if TaskRun.objects.filter(pk=task_run.pk).move(TaskState.QUEUED, now=now):
                 send_after_commit([(task_run.pk, task_run.queue)])
                 _record(Verb.TASK_RETRY_SENT, task_run, attempt=task_run.attempt + 1)
+                sent += 1
+    return sent
+
+
+def resend_overdue_checks(now: datetime) -> int:
+    """waiting rows whose check (or approval deadline) is long overdue: → queued, and sent.
+
+    Their own delayed message normally claims them; one overdue by a whole
+    BATON_QUEUED_TIMEOUT was lost (a busy worker takes a due check within it).
+    """
+    cutoff = now - timedelta(seconds=settings.BATON_QUEUED_TIMEOUT)
+    overdue = TaskRun.objects.filter(
+        state=TaskState.WAITING, next_attempt_at__lte=cutoff
+    ).select_related("run__workflow")[:BATCH]
+    sent = 0
+    for task_run in overdue:
+        with transaction.atomic():
+            moved = TaskRun.objects.filter(pk=task_run.pk, state=TaskState.WAITING).move(
+                TaskState.QUEUED, now=now
+            )
+            if moved:
+                send_after_commit([(task_run.pk, task_run.queue)])
+                _record(Verb.TASK_RESENT, task_run, due_at=task_run.next_attempt_at)
                 sent += 1
     return sent
 
@@ -169,7 +195,7 @@ def _time_out(run: WorkflowRun, now: datetime) -> int:
         if not WorkflowRun.objects.filter(pk=run.pk).move(RunState.FAILED, now=now, note=note):
             return 0
         # Running tasks see `cancelled` and are stopped by their worker.
-        active = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY, TaskState.RUNNING)
+        active = ACTIVE_TASK_STATES
         cancelled = TaskRun.objects.filter(run=run, state__in=active).move(
             TaskState.CANCELLED, now=now, error=note
         )

@@ -24,6 +24,7 @@ from workflows.models import Workflow
 from workflows.registry import get_registry
 from workflows.versions import version_for
 
+from .execution.waits import waiting_fields
 from .mapping import after_instance_end
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .notifications import events as notifications
@@ -163,6 +164,7 @@ def _task_runs_of(run: WorkflowRun, definition: WorkflowDefinition) -> list[Task
             trigger_rule=str(node.options.trigger_rule),
             max_attempts=node.options.retries + 1,
             queue=node.options.queue,
+            **waiting_fields(node),
         )
         for position, node in enumerate(definition.tasks.values())
     ]
@@ -187,7 +189,12 @@ def cancel_run(*, run: WorkflowRun, user=None, reason: str = "") -> bool:
         )
         if not cancelled:
             return False
-        not_started = (TaskState.PENDING, TaskState.QUEUED, TaskState.UP_FOR_RETRY)
+        not_started = (
+            TaskState.PENDING,
+            TaskState.QUEUED,
+            TaskState.UP_FOR_RETRY,
+            TaskState.WAITING,
+        )
         TaskRun.objects.filter(run=run, state__in=not_started).move(TaskState.CANCELLED, now=now)
         # A mapped step whose instances run has no worker of its own to stop it.
         TaskRun.objects.filter(run=run, state=TaskState.RUNNING, map_count__isnull=False).move(
@@ -305,6 +312,7 @@ def _reset_tasks(
                 max_attempts=task.attempt + retries + 1,
                 finished_at=None,
                 next_attempt_at=None,
+                wait_deadline=None,
                 error="",
                 traceback="",
                 **({"map_count": None} if remap else {}),
@@ -346,6 +354,11 @@ def mark_task(*, task_run: TaskRun, state: str, reason: str = "", user=None) -> 
     if state not in MARK_STATES:
         raise ActionRefused(
             _("A task can be marked success or failed, not '%(state)s'.") % {"state": state}
+        )
+    if task_run.kind == "approval" and state == TaskState.SUCCESS:
+        # Four eyes: only an approver other than the run's starter approves (runs.approvals).
+        raise ActionRefused(
+            _("An approval step is approved by its approvers, with Approve on the run page.")
         )
     who = getattr(user, "username", "") or "a user"
     note = f"Marked {state} by {who}" + (f": {reason}" if reason else ".")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import action_views, code_views, log_views, views
+from . import action_views, approval_views, code_views, log_views, views
 
 app_name = "runs"
 
@@ -13,6 +13,12 @@ urlpatterns = [
     path("runs/<int:run_id>/retry/", action_views.retry_failed, name="retry_failed"),
     path("runs/<int:run_id>/tasks/<str:task>/retry/", action_views.retry_one, name="retry_task"),
     path("runs/<int:run_id>/tasks/<str:task>/mark/", action_views.mark, name="mark_task"),
+    path(
+        "runs/<int:run_id>/tasks/<str:task>/approve/",
+        approval_views.approve,
+        name="approve_step",
+    ),
+    path("runs/<int:run_id>/tasks/<str:task>/reject/", approval_views.reject, name="reject_step"),
     path("runs/<int:run_id>/tasks/<str:task>/log/", log_views.task_log, name="task_log"),
     path(
         "runs/<int:run_id>/tasks/<str:task>/log/tail/",

@@ -20,6 +20,7 @@ from .forms import RunFilterForm
 from .page_selectors import run_headline_state, runs_for_user
 from .pagination import page_of
 from .selectors import task_runs_of
+from .pools import note_pool_use
 from .states import ACTIVE_TASK_STATES, TaskState
 from .templatetags.baton import retry_words, run_state
 from .timeline import timeline_of
@@ -49,6 +50,7 @@ def run_detail(request, run_id: int):
     run, access = run_for(request.user, run_id)
     task_runs = list(task_runs_of(run=run))
     context = _live_context(run, access, task_runs)
+    note_pool_use(task_runs)  # "waiting for pool warehouse (4 of 4 in use)"
     if request.htmx:
         response = render(request, "runs/_live.html", context)
     else:

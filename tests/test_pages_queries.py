@@ -56,9 +56,10 @@ def add_workflows(world, count: int):
 # workflows; their schedules (prefetch); their last runs (one window query);
 # which of them the user may start; how many files failed to load (for the
 # developers' link). A viewer adds their global permissions and their groups'
-# (2), and guardian reads their object permissions and their groups' (2)
-# before it lists the ids of those they may start.
-HOME_QUERIES = {"viewer": 13, "root": 9}
+# (2); guardian lists the ids of those they may start, with any values or from
+# presets only, in one query. Last, the approval steps waiting
+# for the user's groups (one query, with the groups and the visible workflows inside).
+HOME_QUERIES = {"viewer": 12, "root": 10}
 # All runs: session, user; the workflows for the filter; the count; the page.
 # A viewer's global permissions and their groups' add two.
 RUNS_QUERIES = {"viewer": 7, "root": 5}

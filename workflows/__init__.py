@@ -13,6 +13,7 @@ from .groups import group
 from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
+from .waits import approval, wait_for, wait_until
 
 __all__ = [
     "DefinitionError",
@@ -29,5 +30,8 @@ __all__ = [
     "group",
     "shell",
     "task",
+    "approval",
+    "wait_for",
+    "wait_until",
     "workflow",
 ]

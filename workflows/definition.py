@@ -109,6 +109,8 @@ class WorkflowDefinition:
                     "trigger_rule": str(o.trigger_rule),
                     "requirements": list(o.requirements or ()),
                     "python": o.python or "",
+                    "pool": o.pool or "",
+                    "priority": o.priority,
                     "source_file": node.file,
                     "source_line": node.line,
                     "group": node.group,
@@ -168,7 +170,7 @@ class WorkflowDefinition:
 def _hashed_spec(spec: dict) -> dict:
     hashed = {**spec, "source_file": os.path.basename(spec["source_file"])}
     # Left out when unset, so that code written before they existed keeps its version.
-    for name in ("requirements", "python", "group"):
+    for name in ("requirements", "python", "pool", "priority", "group"):
         if not hashed[name]:
             del hashed[name]
     return hashed
@@ -189,11 +191,15 @@ def _arguments_of(node) -> dict:
         return container_arguments(node)
     if node.kind == "shell":
         return {"argv": encode(node.argv), "env": encode(node.env), "cwd": node.cwd}
+    if node.approval is not None:
+        return node.approval.describe()
     arguments = {"args": encode(list(node.args)), "kwargs": encode(node.kwargs)}
     if node.mapped:
         arguments.update(map_over=encode(node.map_over), map_argument=node.map_argument)
     if node.branch:
         arguments["branch"] = True
+    if node.wait is not None:
+        arguments["wait"] = node.wait.describe()
     return arguments
 
 

@@ -67,6 +67,7 @@ class TaskSpec(models.Model):
     class Kind(models.TextChoices):
         PYTHON = "python", "Python"
         SHELL = "shell", "Shell command"
+        APPROVAL = "approval", "Approval step"
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="tasks")
     name = models.CharField(max_length=200)
@@ -89,6 +90,8 @@ class TaskSpec(models.Model):
     python = models.CharField(
         max_length=200, blank=True, help_text="Python version asked for (blank: the worker's)."
     )
+    pool = models.CharField(max_length=100, blank=True, help_text="The pool it takes a slot of.")
+    priority = models.IntegerField(default=0, help_text="Higher starts first in a full pool.")
     source_file = models.CharField(max_length=500, blank=True)
     source_line = models.PositiveIntegerField(default=0)
     group = models.CharField(

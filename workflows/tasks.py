@@ -43,6 +43,8 @@ class TaskOptions:
     # None: the workflow's default applies; () or no python: the task runs in the worker.
     requirements: tuple[str, ...] | None = None
     python: str | None = None
+    pool: str | None = None  # a Pool's name (runs.models.Pool): its slots limit this task
+    priority: int = 0  # in a full pool, the higher starts first
 
     def delay_before_attempt(self, attempt: int) -> timedelta:
         """Wait before ``attempt`` (2 for the first retry): doubled each time with backoff."""
@@ -63,6 +65,15 @@ class TaskOptions:
             problems.append("timeout must be a positive datetime.timedelta or None")
         if not isinstance(self.queue, str) or not self.queue.replace("_", "").isalnum():
             problems.append(f"queue must be a name of letters, digits and _, not {self.queue!r}")
+        if self.pool is not None and not (
+            isinstance(self.pool, str) and POOL_NAME.fullmatch(self.pool)
+        ):
+            problems.append(
+                f"pool must be the name of a pool (letters, digits, _, - and .), "
+                f"such as 'warehouse', not {self.pool!r}"
+            )
+        if not isinstance(self.priority, int) or isinstance(self.priority, bool):
+            problems.append(f"priority must be a whole number, not {self.priority!r}")
         if self.trigger_rule not in TriggerRule.values:
             allowed = ", ".join(TriggerRule.values)
             problems.append(f"trigger_rule {self.trigger_rule!r} is not one of: {allowed}")
@@ -70,6 +81,8 @@ class TaskOptions:
             raise DefinitionError(f"{where}: " + "; ".join(problems))
         return self
 
+
+POOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 # Step names appear in page and API addresses (/runs/7/tasks/<name>/log/).
 STEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,149}")
@@ -108,6 +121,8 @@ class TaskNode:
     cwd: str | None = None
     upstream: list[str] = field(default_factory=list)
     container: "ContainerSpec | None" = None  # image, limits… of a container step
+    wait: object = None  # a workflows.waits.WaitSpec: re-checked until true
+    approval: object = None  # a workflows.waits.ApprovalSpec (kind "approval")
     group: str = ""  # the ``with group(...)`` path it was declared in, e.g. "extract"
     branch: bool = False  # a ``@branch`` task: its result names the steps to follow
     # ``task.map(items)``: one instance per item, the item passed as ``map_argument``.
@@ -286,7 +301,9 @@ def task(fn=None, *, name=None, **options):
     Options: ``retries`` (int), ``retry_delay`` (timedelta), ``retry_backoff``
     (double the delay at each retry, capped by ``max_retry_delay``), ``timeout``
     (timedelta), ``queue`` (worker queue name), ``trigger_rule`` (see
-    ``TriggerRule``) and ``name`` (defaults to the function name).
+    ``TriggerRule``), ``pool`` (a pool's name: its slots, set by admins, limit how
+    many tasks using it run at once, across all workflows), ``priority`` (in a full
+    pool, higher starts first) and ``name`` (defaults to the function name).
     Arguments and the return value travel as JSON.
 
     ``requirements`` (a list such as ``["pandas==2.2.3"]``, or a requirements file

@@ -1,8 +1,10 @@
 """Ending an attempt: record it, then decide what comes next, in one transaction."""
 
+from datetime import timedelta
 from enum import Enum
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from workflows.tasks import TaskOptions
@@ -11,6 +13,7 @@ from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
 from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..notifications import events as notifications
+from ..pools import release_slot
 from ..mapping import after_instance_end
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
@@ -41,7 +44,7 @@ class Recorded(Enum):
 @survives_outages
 def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -> str | None:
     # Safe to run again with the same ``now``: that is how a retry recognises its own commit.
-    if outcome.state == TaskState.SUCCESS and not task_run.downstream:
+    if outcome.state == TaskState.SUCCESS and not task_run.downstream and not task_run.pool:
         return _end_leaf_success(task_run, outcome, now)
     with transaction.atomic():
         # The run's lock orders the decisions of tasks ending together (see runs.progress).
@@ -54,16 +57,24 @@ def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -
         if _should_retry(task_run, outcome, run, options):
             target = TaskState.UP_FOR_RETRY
             delay = options.delay_before_attempt(task_run.attempt + 1)
-        next_attempt_at = now + delay if delay is not None else None
+        if target == TaskState.WAITING and run.state != RunState.RUNNING:
+            target, outcome = TaskState.CANCELLED, Outcome(TaskState.CANCELLED, error=_ENDED)
+        next_attempt_at = now + delay if delay is not None else outcome.next_check_at
         moved = _record(task_run, target, outcome, now, next_attempt_at=next_attempt_at)
         recorded = _recorded(moved, task_run, target, now)
-        if recorded is Recorded.NOT or outcome.state != TaskState.SUCCESS:
+        if task_run.pool:
+            release_slot(task_run.pool)  # it left running, whatever it became
+        if recorded is Recorded.NOT or outcome.state not in (TaskState.SUCCESS, TaskState.WAITING):
             _keep_attempt(task_run, outcome, now)
         if recorded is Recorded.NOT:
             return None
         after_instance_end(task_run)
         # Messages of an earlier commit whose answer was lost were never sent: send them now.
-        if delay is not None:
+        if target == TaskState.WAITING:
+            if next_attempt_at is not None:  # the next check, or the approval's deadline
+                wait = max(next_attempt_at - now, timedelta(0))
+                send_after_commit([(task_run.pk, task_run.queue)], delay=wait)
+        elif delay is not None:
             send_after_commit([(task_run.pk, task_run.queue)], delay=delay)
             notifications.task_retried(task_run, workflow_id=run.workflow_id)
         elif run.state == RunState.RUNNING:
@@ -88,6 +99,9 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     if not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
+
+
+_ENDED = "The run ended while this step was waiting."
 
 
 def _recorded(moved: bool, task_run: TaskRun, target: str, now) -> Recorded:
@@ -115,6 +129,15 @@ def _should_retry(task_run, outcome: Outcome, run, options: TaskOptions | None) 
 
 def _record(task_run: TaskRun, target: str, outcome: Outcome, now, next_attempt_at=None) -> bool:
     """running → target with the attempt's result; False when the task had left running."""
+    extra = {}
+    if target == TaskState.WAITING:
+        # A check is an attempt of its own that uses up no retry; finished_at lets a
+        # retried recording recognise its own commit (see ``recorded_earlier``).
+        extra = {
+            "wait_deadline": outcome.wait_deadline,
+            "max_attempts": F("max_attempts") + 1,
+            "finished_at": now,
+        }
     return bool(
         TaskRun.objects.filter(pk=task_run.pk, state=TaskState.RUNNING).move(
             target,
@@ -123,6 +146,7 @@ def _record(task_run: TaskRun, target: str, outcome: Outcome, now, next_attempt_
             error=outcome.error,
             traceback=outcome.traceback,
             next_attempt_at=next_attempt_at,
+            **extra,
         )
     )
 

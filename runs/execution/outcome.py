@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,9 @@ class Outcome:
     error: str = ""
     traceback: str = ""
     retryable: bool = False
+    # A wait that is not over (state waiting): when to check again, when to give up.
+    next_check_at: datetime | None = None
+    wait_deadline: datetime | None = None
     follow: list | None = None  # a branch's chosen steps (runs.branching): the others skip
 
     def __post_init__(self):

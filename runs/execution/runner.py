@@ -15,12 +15,14 @@ from workflows.references import MissingSecret
 from workflows.registry import get_registry
 from workflows.tasks import TaskNode
 
+from ..approvals import reject_undecided
 from ..branching import followed_branch
 from ..containers.refusal import refuse_without_docker
 from ..containers.step import run_container_step
 from ..dispatch import send_task_run
 from ..mapping import expand_map, instance_item
 from ..models import TaskRun
+from ..pools import PoolMissing, require_pool
 from ..states import TaskState
 from .finish import end_attempt
 from .isolated_task import run_isolated_task
@@ -30,6 +32,7 @@ from .python_task import run_python_task
 from .reconnect import survives_outages
 from .shell_task import run_shell_task
 from .statements import claim_task_run
+from .waits import approval_outcome, as_check, check_outcome, timed_out_approval
 from .watch import ACTIVE, ActiveTask
 
 logger = logging.getLogger(__name__)
@@ -55,11 +58,13 @@ def run_task_run(task_run_id: int) -> str | None:
         return None
     if task_run.kind == "container" and refuse_without_docker(task_run):
         return None  # handed back for a worker with Docker
-    options = None
+    options = node = None
     try:
         prepared = prepare(task_run)
         node, options = prepared.node, prepared.node.options
-        if node.mapped and not task_run.map_parent:
+        if node.kind == "approval":
+            outcome = approval_outcome(task_run, node, timezone.now())
+        elif node.mapped and not task_run.map_parent:
             outcome = expand_map(task_run, node, prepared.params)
             if outcome is None:
                 return TaskState.RUNNING  # its instances run now; the last one ends it
@@ -72,6 +77,8 @@ def run_task_run(task_run_id: int) -> str | None:
         logger.exception("Task run %s could not be run", task_run_id)
         message = f"Baton could not run this task: {type(exc).__name__}: {exc}"
         outcome = Outcome.failed(message, traceback=traceback.format_exc(), retryable=False)
+    if node is not None and timed_out_approval(node, outcome):
+        return reject_undecided(task_run, outcome)
     return end_attempt(task_run, outcome, options=options)
 
 
@@ -120,7 +127,9 @@ def prepare(task_run: TaskRun) -> Prepared:
         )
     try:
         secrets = [secret.resolve() for secret in node.secrets()]
-    except MissingSecret as exc:
+        if task_run.pool:
+            require_pool(task_run.pool, file=node.file, line=node.line)
+    except (MissingSecret, PoolMissing) as exc:
         raise NotRunnable(str(exc)) from None
     return Prepared(
         definition=definition,
@@ -170,8 +179,13 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
             logger=task_logger(task_run.run_info.workflow, task_run.task_name),
         )
         if node.isolated:
-            return run_isolated_task(node, args, kwargs, context=context, active=active)
-        return run_python_task(node.definition.fn, args, kwargs, context=context, active=active)
+            outcome = run_isolated_task(node, args, kwargs, context=context, active=active)
+        else:
+            fn = node.definition.fn if node.wait is None else as_check(node.definition.fn)
+            outcome = run_python_task(fn, args, kwargs, context=context, active=active)
+        return (
+            outcome if node.wait is None else check_outcome(task_run, node, outcome, timezone.now())
+        )
     finally:
         ACTIVE.remove(active)
         survives_outages(writer.flush)(final=True)

@@ -8,19 +8,29 @@ PostgreSQL and SQLite (≥ 3.35, for RETURNING) run the same text.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ..models import TaskRun, WorkflowRun
+from ..pools import park_or_claim
 from ..states import ACTIVE_TASK_STATES, TASK_MOVES, TaskState
 from .reconnect import survives_outages
 from .watch import worker_identity
 
 CLAIMED_COLUMNS = (
-    *("id", "run_id", "task_name", "kind", "attempt", "max_attempts", "queue"),
+    "id",
+    "run_id",
+    "task_name",
+    "kind",
+    "attempt",
+    "max_attempts",
+    "queue",
+    "pool",
+    "wait_deadline",
     "map_parent",  # an instance of a mapped step (runs.mapping)
     "map_index",
 )
@@ -30,16 +40,32 @@ def _table() -> str:
     return connection.ops.quote_name(TaskRun._meta.db_table)
 
 
-@lru_cache(maxsize=4)
-def _claim_sql(vendor: str) -> str:
+# A due retry, a wait's due check or an approval's deadline: claimable from its time on.
+_DUE_STATES = (TaskState.UP_FOR_RETRY, TaskState.WAITING)
+
+
+@lru_cache(maxsize=8)
+def _claim_sql(vendor: str, in_pool: bool = False) -> str:
     sources = set(TASK_MOVES[TaskState.RUNNING])
-    assert sources == {TaskState.QUEUED, TaskState.UP_FOR_RETRY}, "update the claim with the moves"
+    assert sources == {TaskState.QUEUED, *_DUE_STATES}, "update the claim with the moves"
+    due = ", ".join(f"'{state}'" for state in _DUE_STATES)
+    # A pooled task is claimed only under its pool's lock (runs.pools).
+    pool = "" if in_pool else "AND pool = '' "
     return (
         f"UPDATE {_table()} SET state = %s, attempt = attempt + 1, worker = %s, "
         f"heartbeat_at = %s, started_at = %s, finished_at = NULL, next_attempt_at = NULL, "
         f"result = NULL, error = '', traceback = '' "
-        f"WHERE id = %s AND (state = %s OR (state = %s AND next_attempt_at <= %s)) "
-        f"RETURNING {', '.join(CLAIMED_COLUMNS)}, downstream"
+        f"WHERE id = %s AND (state = %s OR (state IN ({due}) AND next_attempt_at <= %s)) "
+        f"{pool}RETURNING {', '.join(CLAIMED_COLUMNS)}, downstream"
+    )
+
+
+@lru_cache(maxsize=4)
+def _pool_sql(vendor: str) -> str:
+    due = ", ".join(f"'{state}'" for state in _DUE_STATES)
+    return (
+        f"SELECT pool FROM {_table()} WHERE id = %s AND pool <> '' AND "
+        f"(state = '{TaskState.QUEUED}' OR (state IN ({due}) AND next_attempt_at <= %s))"
     )
 
 
@@ -55,20 +81,28 @@ def claim_task_run(task_run_id: int) -> TaskRun | None:
 @survives_outages
 def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    params = [TaskState.RUNNING, worker, stamp, stamp, task_run_id]
-    params += [TaskState.QUEUED, TaskState.UP_FOR_RETRY, stamp]
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(connection.vendor), params)
-        row = cursor.fetchone()
+        row = _claim_row(cursor, task_run_id, worker, stamp)
         if row is None:
             # Claimed by this very call already, if its commit's answer was lost in an outage.
             cursor.execute(_own_claim_sql(connection.vendor), [task_run_id, worker, stamp])
             row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_pool_sql(connection.vendor), [task_run_id, stamp])
+            pool = cursor.fetchone()
+            if pool is not None:
+                row = park_or_claim(
+                    task_run_id,
+                    pool[0],
+                    lambda: _claim_row(cursor, task_run_id, worker, stamp, in_pool=True),
+                )
     if row is None:
         return None
     downstream = TaskRun._meta.get_field("downstream").from_db_value(row[-1], None, connection)
+    claimed = dict(zip(CLAIMED_COLUMNS, row[:-1], strict=True))
+    claimed["wait_deadline"] = _aware(claimed["wait_deadline"])
     task_run = TaskRun(
-        **dict(zip(CLAIMED_COLUMNS, row[:-1], strict=True)),
+        **claimed,
         downstream=downstream,
         state=TaskState.RUNNING,
         worker=worker,
@@ -77,6 +111,21 @@ def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     )
     task_run.run_info = run_info(task_run.run_id)
     return task_run
+
+
+def _aware(value) -> datetime | None:
+    # SQLite answers a raw query with text or a naive UTC time; PostgreSQL with an aware one.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _claim_row(cursor, task_run_id: int, worker: str, stamp, *, in_pool: bool = False):
+    params = [TaskState.RUNNING, worker, stamp, stamp, task_run_id, TaskState.QUEUED, stamp]
+    cursor.execute(_claim_sql(connection.vendor, in_pool), params)
+    return cursor.fetchone()
 
 
 @lru_cache(maxsize=4)

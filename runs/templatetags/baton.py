@@ -40,6 +40,7 @@ TASK_WORDS = {
     TaskState.UPSTREAM_FAILED: gettext_lazy("Not run: an earlier task failed"),
     TaskState.SKIPPED: gettext_lazy("Skipped"),
     TaskState.CANCELLED: gettext_lazy("Cancelled"),
+    TaskState.WAITING: gettext_lazy("Waiting"),
 }
 TRIGGER_WORDS = {
     WorkflowRun.Trigger.MANUAL: gettext_lazy("By hand"),
@@ -62,6 +63,25 @@ def retry_words(next_attempt_at: datetime | None, now: datetime | None = None) -
     return _("Retrying in %(duration)s") % {"duration": duration(left)}
 
 
+def waiting_words(task_run, now=None) -> str:
+    """What a waiting task waits for, in words: a decision, its next check, a pool slot.
+
+    A pool's use ("4 of 4 in use") is shown when the page noted it.
+    """
+    if task_run.kind == "approval":
+        group = (task_run.approval or {}).get("group", "")
+        return _("Waiting for approval by %(group)s") % {"group": group}
+    if task_run.next_attempt_at is not None:
+        left = task_run.next_attempt_at - (now or timezone.now())
+        if left.total_seconds() < 1:
+            return _("Waiting: checking again now")
+        return _("Waiting: next check in %(duration)s") % {"duration": duration(left)}
+    use = getattr(task_run, "pool_use", None)  # see runs.pools.note_pool_use
+    if use is not None:
+        return use.words()
+    return _("Waiting for pool %(pool)s") % {"pool": task_run.pool}
+
+
 @register.filter
 def run_state(run) -> str:
     """A run's state in plain words."""
@@ -73,6 +93,8 @@ def task_state(task_run) -> str:
     """A task run's state in plain words, with the countdown of a coming retry."""
     if task_run.state == TaskState.UP_FOR_RETRY:
         return retry_words(task_run.next_attempt_at)
+    if task_run.state == TaskState.WAITING:
+        return waiting_words(task_run)
     return str(TASK_WORDS.get(task_run.state, task_run.state))
 
 
