@@ -237,3 +237,41 @@ def call(*args) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+def _unwritable(tmp_path) -> Path:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    return blocker / "envs"  # a folder below a file: not even root can make it
+
+
+@pytest.mark.parametrize("command", [["runworker"], ["up", "--no-migrate"]])
+def test_a_worker_does_not_start_on_an_unwritable_env_dir(command, tmp_path):
+    env_dir = _unwritable(tmp_path)
+    with (
+        override_settings(BATON_ENV_DIR=env_dir, BROKER_URL="redis://127.0.0.1:6379/15"),
+        pytest.raises(CommandError) as caught,
+    ):
+        call_command(*command)
+    assert str(caught.value) == (
+        f"BATON_ENV_DIR={env_dir} is not a folder this worker can write (Not a directory); "
+        f"set BATON_ENV_DIR to one it can, e.g. /var/lib/baton/envs."
+    )
+
+
+def test_an_env_dir_lost_while_running_fails_the_task_not_the_worker(engine, tmp_path):
+    with override_settings(BATON_ENV_DIR=_unwritable(tmp_path)):
+        failed = run_of("two_versions")
+    assert task_of(failed, "version_one").error.startswith(
+        "Could not prepare the task's environment in "
+    )
+    assert task_of(failed, "in_worker").state == "success"
+    assert run_of("two_versions").state == "success"  # the same worker threads go on
+
+
+def test_a_process_that_exits_without_a_result_fails_with_its_exit_code(engine):
+    run = run_of("isolated_exit")
+    task = task_of(run, "exits_at_once")
+    assert task.state == "failed"
+    assert task.error.startswith("The task's Python process exited with code 3 before returning")
+    assert "leaving" in task.error  # the last lines of its log

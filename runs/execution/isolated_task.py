@@ -178,14 +178,15 @@ def _outcome(code: int, answer: bytes, active: ActiveTask) -> Outcome:
     if active.interruption is not None:
         return Outcome.interrupted(active.interruption)
     mask = active.writer.mask
-    if not answer:
+    try:
+        reply = json.loads(answer)
+    except ValueError:  # nothing, or cut short: the process died before it answered
         ended = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         tail = active.writer.tail()
         return Outcome.failed(
             mask(f"The task's Python process {ended} before returning a result.")
             + (f" Last lines of the log:\n{tail}" if tail else "")
         )
-    reply = json.loads(answer)
     if reply["ok"]:
         return result_outcome(reply["result"])
     if "not_json" in reply:

@@ -124,3 +124,16 @@ def on_an_old_python():
 @workflow
 def missing_python():
     on_an_old_python()
+
+
+@task(requirements=ONE)
+def exits_at_once():
+    import os
+
+    print("leaving", flush=True)
+    os._exit(3)
+
+
+@workflow
+def isolated_exit():
+    exits_at_once()
