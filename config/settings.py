@@ -2,7 +2,8 @@
 
 With nothing set, Baton runs on a SQLite file under var/ and an in-process
 broker. Production sets DATABASE_URL, BROKER_URL, SECRET_KEY, DEBUG=0 and
-ALLOWED_HOSTS (see README, "Production").
+ALLOWED_HOSTS (see README, "Deploying"). Any variable may instead name a file holding
+its value, NAME_FILE (Docker secrets: SECRET_KEY_FILE=/run/secrets/secret_key).
 """
 
 import os
@@ -10,12 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import environ
+from config.environment import FileAwareEnv
+from config.proxies import BadProxyNetwork, parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+env = FileAwareEnv()
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.health.HealthEndpointsMiddleware",  # /healthz, /readyz: before host checks, login
+    "config.proxies.TrustedProxiesMiddleware",  # X-Forwarded-* only from BATON_TRUSTED_PROXIES
     "config.service_unavailable.ServiceUnavailableMiddleware",  # 503 "try again", not a 500
     "runs.metrics.endpoint.MetricsEndpointMiddleware",  # /metrics: before host checks, login
     "django.middleware.security.SecurityMiddleware",
@@ -206,9 +210,20 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Behind a reverse proxy ------------------------------------------------------------
+# Addresses or networks of the proxies in front of Baton ("10.0.0.0/8,192.0.2.7"): only from
+# them are X-Forwarded-For (the client's address, for the audit trail and rate limits) and
+# X-Forwarded-Proto (HTTPS) believed; config/proxies.py drops both headers from anyone else.
+BATON_TRUSTED_PROXIES = env.list("BATON_TRUSTED_PROXIES", default=[])
+try:
+    parse_networks(BATON_TRUSTED_PROXIES)
+except BadProxyNetwork as exc:
+    sys.exit(f"Baton: {exc}")
+if BATON_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # --- Production hardening (active when DEBUG=0) -------------------------------------
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -217,11 +232,18 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+# BATON_LOG_FORMAT=json: one JSON object per line (config/log_format.py); else plain text.
+BATON_LOG_FORMAT = env.str("BATON_LOG_FORMAT", default="plain")
+if BATON_LOG_FORMAT not in ("plain", "json"):
+    sys.exit(f"Baton: BATON_LOG_FORMAT must be plain or json, not {BATON_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.log_format.JsonLinesFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": BATON_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
@@ -321,20 +343,6 @@ BATON_LOG_FLUSH_INTERVAL = env.float("BATON_LOG_FLUSH_INTERVAL", default=0.5)
 BATON_KILL_GRACE_SECONDS = env.float("BATON_KILL_GRACE_SECONDS", default=5.0)
 BATON_TASK_LOG_MAX_BYTES = env.int("BATON_TASK_LOG_MAX_BYTES", default=5 * 1024 * 1024)
 BATON_TASK_RESULT_MAX_BYTES = env.int("BATON_TASK_RESULT_MAX_BYTES", default=1024 * 1024)
-# The most instances one ``task.map(items)`` may make in a run (more fails that step, saying so).
-BATON_MAX_MAP = env.int("BATON_MAX_MAP", default=10_000)
-
-# --- Isolated task environments (tasks with requirements=) -------------------------------------
-# One uv-built virtualenv per distinct set of requirements, shared by every task that needs it.
-BATON_ENV_DIR = Path(env.str("BATON_ENV_DIR", default=str(VAR_DIR / "envs")))
-# Where packages come from: a private index and/or a wheelhouse folder. With only
-# BATON_PIP_FIND_LINKS set, packages come from the wheelhouse alone (no index is asked).
-BATON_PIP_INDEX_URL = env.str("BATON_PIP_INDEX_URL", default="")
-BATON_PIP_FIND_LINKS = env.str("BATON_PIP_FIND_LINKS", default="")
-# `manage.py envs --prune` removes environments unused this long, then the least recently
-# used ones while all of them take more than BATON_ENV_MAX_MB (0: no size bound).
-BATON_ENV_MAX_AGE_DAYS = env.int("BATON_ENV_MAX_AGE_DAYS", default=30)
-BATON_ENV_MAX_MB = env.int("BATON_ENV_MAX_MB", default=0)
 
 # --- Notifications (runs.notifications) ---------------------------------------------------
 # The address people reach Baton at: messages link to runs under it.
@@ -356,6 +364,20 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a stuck mail server must not hold a sender
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <baton@localhost>")
+# The most instances one ``task.map(items)`` may make in a run (more fails that step, saying so).
+BATON_MAX_MAP = env.int("BATON_MAX_MAP", default=10_000)
+
+# --- Isolated task environments (tasks with requirements=) -------------------------------------
+# One uv-built virtualenv per distinct set of requirements, shared by every task that needs it.
+BATON_ENV_DIR = Path(env.str("BATON_ENV_DIR", default=str(VAR_DIR / "envs")))
+# Where packages come from: a private index and/or a wheelhouse folder. With only
+# BATON_PIP_FIND_LINKS set, packages come from the wheelhouse alone (no index is asked).
+BATON_PIP_INDEX_URL = env.str("BATON_PIP_INDEX_URL", default="")
+BATON_PIP_FIND_LINKS = env.str("BATON_PIP_FIND_LINKS", default="")
+# `manage.py envs --prune` removes environments unused this long, then the least recently
+# used ones while all of them take more than BATON_ENV_MAX_MB (0: no size bound).
+BATON_ENV_MAX_AGE_DAYS = env.int("BATON_ENV_MAX_AGE_DAYS", default=30)
+BATON_ENV_MAX_MB = env.int("BATON_ENV_MAX_MB", default=0)
 
 # --- Container steps (container(...), the Docker Engine API; DOCKER_HOST is honoured) ---------
 # The queue container steps go to unless they name one: `runworker --queues containers` on

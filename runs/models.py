@@ -374,5 +374,8 @@ from .notifications.models import (  # noqa: E402, F401
     RunSubscription,
 )
 
+# Worker and scheduler processes alive (kept beside the code that writes and reads them).
+from .presence import ProcessHeartbeat  # noqa: E402, F401
+
 # Counters of events no table keeps (environment builds, container starts) for /metrics.
 from .metrics.counters import MetricCounter  # noqa: E402, F401

@@ -34,6 +34,7 @@ from . import recovery
 from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
 from .leader import leader_lock
 from .notifications.events import schedule_missed
+from .presence import ProcessKind, forget_heartbeat, prune_heartbeats, record_heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +245,8 @@ class Scheduler:
         self.in_outage = False
         self.database_back_at: datetime | None = None
         self.synced_registry = None  # the live registry last written to the database
+        self.tick_seconds: float | None = None  # how long the last leading tick took
+        self.next_heartbeat = 0.0
 
     def run(self, stop: threading.Event) -> None:
         logger.info("Scheduler started")
@@ -253,7 +256,8 @@ class Scheduler:
                 close_old_connections()
                 stop.wait(self.safe_tick())
         finally:
-            self.lock.release()
+            self.lock.release()  # a standby scheduler takes over at its next tick
+            unless_unreachable(lambda: forget_heartbeat(ProcessKind.SCHEDULER), None)
             logger.info("Scheduler stopped")
 
     def safe_tick(self) -> float:
@@ -282,15 +286,18 @@ class Scheduler:
 
     def tick(self) -> float:
         """Do one round of work; returns how long to sleep before the next."""
-        if not self._lead():
+        leading = self._lead()
+        self.heartbeat()
+        if not leading:
             return self.max_sleep
-        now = self.clock()
+        started, now = time.monotonic(), self.clock()
         if self.in_outage:
             self.in_outage, self.database_back_at = False, now
         self.sync_code()
         self.book.reload_if_changed(now)
         self.process_due(now)
         recovery.sweep(now, heartbeats_since=self.database_back_at)
+        self.tick_seconds = time.monotonic() - started
         return min(self.book.seconds_until_next(self.clock()), self.max_sleep)
 
     def _lead(self) -> bool:
@@ -301,6 +308,17 @@ class Scheduler:
             self.book.version = None  # a new leader reads everything afresh
             self.synced_registry = None
         return leading
+
+    def heartbeat(self) -> None:
+        """This scheduler is alive (leader or standby), every ``BATON_HEARTBEAT_INTERVAL``."""
+        if time.monotonic() < self.next_heartbeat:
+            return
+        self.next_heartbeat = time.monotonic() + settings.BATON_HEARTBEAT_INTERVAL
+        record_heartbeat(
+            ProcessKind.SCHEDULER, is_leader=self.is_leader, tick_seconds=self.tick_seconds
+        )
+        if self.is_leader:
+            prune_heartbeats(timezone.now())
 
     def sync_code(self) -> None:
         """The leader writes a new revision of the live code to the database (versions…)."""

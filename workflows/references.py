@@ -6,11 +6,12 @@ Both stand for values that only exist when the run happens; they are resolved
 by ``resolve()`` in the worker.
 """
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+
+from config.environment import UnreadableSecretFile, secret_from_environment
 
 from .errors import DefinitionError
 
@@ -59,8 +60,12 @@ class Secret:
     name: str
 
     def resolve(self) -> str:
-        if self.name in os.environ:
-            return os.environ[self.name]
+        try:
+            value = secret_from_environment(self.name)  # NAME_FILE too (Docker secrets)
+        except UnreadableSecretFile as exc:
+            raise MissingSecret(f"secret '{self.name}': {exc}") from None
+        if value is not None:
+            return value
         value = getattr(settings, self.name, None)
         if value is None:
             raise MissingSecret(

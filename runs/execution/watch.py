@@ -4,7 +4,8 @@ Every ``TICK`` the watch thread interrupts tasks past their timeout; about every
 half second it flushes their logs and asks the database whether any of them was
 cancelled (or marked by a user); every ``BATON_HEARTBEAT_INTERVAL`` it records
 their heartbeat, so the scheduler can tell a dead worker from a slow task.
-When no task runs, it touches nothing.
+As often, running tasks or not, it records that this worker process is alive
+(``runs.presence``: the container's healthcheck and the metrics read it).
 """
 
 import logging
@@ -14,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import dramatiq
 from django.conf import settings
 from django.db import Error, close_old_connections, connection
 from django.db.models import Q
@@ -21,6 +23,7 @@ from django.utils import timezone
 from dramatiq.middleware.threading import Interrupt, raise_thread_exception
 
 from ..models import TaskRun
+from ..presence import ProcessKind, forget_heartbeat, record_heartbeat
 from ..states import RunState, TaskState
 from .logs import TaskLogWriter
 from .reconnect import unless_unreachable
@@ -121,7 +124,7 @@ class WatchThread(threading.Thread):
         self.check_interval = settings.BATON_CANCEL_CHECK_INTERVAL
         self.flush_interval = settings.BATON_LOG_FLUSH_INTERVAL
         self.heartbeat_interval = settings.BATON_HEARTBEAT_INTERVAL
-        self._next = {"check": 0.0, "flush": 0.0, "heartbeat": 0.0}
+        self._next = {"check": 0.0, "flush": 0.0, "heartbeat": 0.0, "presence": 0.0}
 
     def run(self):
         try:
@@ -132,6 +135,10 @@ class WatchThread(threading.Thread):
                     logger.exception("Baton watch thread: database error; retrying")
                     close_old_connections()
         finally:
+            try:
+                unless_unreachable(lambda: forget_heartbeat(ProcessKind.WORKER), None)
+            except Error:
+                logger.warning("Baton watch thread: could not remove this worker's heartbeat")
             connection.close()
 
     def stop(self) -> None:
@@ -139,6 +146,8 @@ class WatchThread(threading.Thread):
         self.join(timeout=5)
 
     def tick(self) -> None:
+        if self._due("presence", self.heartbeat_interval):
+            unless_unreachable(record_worker_heartbeat, None)
         tasks = self.tasks.snapshot()
         if not tasks:
             return
@@ -172,6 +181,12 @@ class WatchThread(threading.Thread):
             return False
         self._next[what] = now + interval
         return True
+
+
+def record_worker_heartbeat() -> None:
+    """This worker process is alive, consuming these queues."""
+    queues = sorted(dramatiq.get_broker().get_declared_queues())
+    record_heartbeat(ProcessKind.WORKER, queues=queues)
 
 
 def interrupt_stopped(tasks: list[ActiveTask]) -> None:
