@@ -71,6 +71,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='taskrun',
-            index=models.Index(condition=models.Q(('state__in', ['running', 'waiting']), models.Q(('pool', ''), _negated=True)), fields=['pool', 'state'], name='taskrun_pool_use'),
+            index=models.Index(condition=models.Q(('state__in', ['queued', 'running', 'waiting']), models.Q(('pool', ''), _negated=True)), fields=['pool', 'state'], name='taskrun_pool_use'),
         ),
     ]
