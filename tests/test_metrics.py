@@ -1,14 +1,18 @@
-"""/metrics: who may read it, and the values of its series against a known database."""
+"""/metrics: who may read it, the shared snapshot, and its series against a known database."""
 
+import gzip
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from audit.recorder import Verb, record_event
+from runs.metrics import snapshot
 from runs.metrics.access import BadMetricsNetwork, parse_allowed_networks
 from runs.metrics.counters import MetricCounter, UnknownCounter, increment
 from runs.models import TaskAttempt, TaskRun, WorkflowRun
@@ -30,6 +34,15 @@ def samples(text: str) -> dict:
 
 def value(found: dict, name: str, **labels) -> float:
     return found[name, frozenset(labels.items())]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_values_each_scrape(settings):
+    """Every scrape reads the database (the snapshot has tests of its own below)."""
+    settings.BATON_METRICS_MAX_AGE = 0
+    cache.delete(snapshot.KEY)
+    yield
+    cache.delete(snapshot.KEY)
 
 
 # --- who may read it -----------------------------------------------------------------------
@@ -80,6 +93,62 @@ def test_it_answers_get_only(client, db):
 def test_a_bad_network_is_named():
     with pytest.raises(BadMetricsNetwork, match="'10.0.0.300/8' is not an IP address"):
         parse_allowed_networks(["10.0.0.0/8", "10.0.0.300/8"])
+
+
+# --- the shared snapshot ------------------------------------------------------------------
+
+
+def _runs_started(client, **headers) -> float:
+    response = client.get("/metrics", **WITH_TOKEN, **headers)
+    text = response.content
+    if response.get("Content-Encoding") == "gzip":
+        text = gzip.decompress(text)
+    found = samples(text.decode())
+    return value(found, "baton_runs_started_total", workflow="billing", trigger="manual")
+
+
+@pytest.fixture
+def snapshotted(settings, transactional_db):
+    settings.BATON_METRICS_TOKEN = TOKEN
+    settings.BATON_METRICS_MAX_AGE = 10
+    billing = Workflow.objects.create(slug="billing", title="Billing")
+    now = timezone.now()
+    _run(billing, 1, "manual", "success", started=now, seconds=1, now=now)
+    return billing
+
+
+def test_a_scrape_within_the_max_age_is_answered_from_the_snapshot(snapshotted, client):
+    assert _runs_started(client) == 1
+    now = timezone.now()
+    _run(snapshotted, 2, "manual", "success", started=now, seconds=1, now=now)
+    assert _runs_started(client) == 1  # the snapshot's value
+    response = client.get("/metrics", **WITH_TOKEN, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert response["Content-Encoding"] == "gzip"
+    assert b"baton_runs_started_total" in gzip.decompress(response.content)
+
+
+def test_a_stale_snapshot_is_served_while_a_fresh_one_is_made(snapshotted, client):
+    assert _runs_started(client) == 1
+    made_at, packed = cache.get(snapshot.KEY)
+    cache.set(snapshot.KEY, (made_at - 15, packed))  # older than the max age (10 s)
+    now = timezone.now()
+    _run(snapshotted, 2, "manual", "success", started=now, seconds=1, now=now)
+
+    assert _runs_started(client) == 1  # answered at once, from the stale snapshot
+    deadline = time.monotonic() + 10
+    while cache.get(snapshot.KEY)[0] <= made_at and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _runs_started(client) == 2  # the background refresh's
+    assert cache.get(snapshot.LOCK) is None
+
+
+def test_a_snapshot_far_too_old_is_not_served(snapshotted, client):
+    assert _runs_started(client) == 1
+    made_at, packed = cache.get(snapshot.KEY)
+    cache.set(snapshot.KEY, (made_at - 10 * snapshot.STALE_LIMIT - 1, packed))
+    now = timezone.now()
+    _run(snapshotted, 2, "manual", "success", started=now, seconds=1, now=now)
+    assert _runs_started(client, HTTP_ACCEPT_ENCODING="gzip") == 2
 
 
 # --- counters ------------------------------------------------------------------------------
