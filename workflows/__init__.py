@@ -8,8 +8,8 @@ from .containers import container
 from .context import context
 from .definition import WorkflowDefinition, workflow
 from .errors import DefinitionError, ParameterErrors
-from .notify import Notify
 from .groups import group
+from .notify import Notify
 from .parameter_limits import Range
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task

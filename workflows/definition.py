@@ -14,8 +14,8 @@ from .branching import check_branches
 from .containers import container_arguments
 from .errors import DefinitionError
 from .graph import GraphBuilder
-from .notify import Notify, check_notify
 from .mapping import check_mapped_parameters
+from .notify import Notify, check_notify
 from .parameters import ParameterSchema
 from .references import ParamRef, encode
 from .requirements import checked_python, normalized_requirements

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import workflow_for, workflows_for
 from runs.models import WorkflowRun
+from runs.notifications.recipients import NOTIFY_ME, remember_language
 from runs.page_selectors import last_runs_by_workflow, run_grid
 from runs.pagination import page_of
-from runs.notifications.recipients import NOTIFY_ME, remember_language
 from runs.services import WorkflowNotRunnable, runnable_definition, trigger_run
 
 from .errors import ParameterErrors
