@@ -20,6 +20,7 @@ from workflows.references import resolve, walk
 from workflows.tasks import TaskNode
 
 from .dispatch import send_after_commit
+from .execution.logs import TaskLogWriter
 from .execution.outcome import Outcome, result_outcome
 from .execution.reconnect import survives_outages
 from .models import TaskRun, WorkflowRun
@@ -40,14 +41,31 @@ def expand_map(task_run: TaskRun, node: TaskNode, params: dict) -> Outcome | Non
         items = list(items)
     task = node.definition.name
     if not isinstance(items, list):
-        return Outcome.failed(not_a_list(task, items, _source_words(node)), retryable=False)
+        return _told(task_run, Outcome.failed(not_a_list(task, items, _source_words(node))))
     if len(items) > settings.BATON_MAX_MAP:
-        return Outcome.failed(too_many_items(task, len(items)), retryable=False)
+        return _told(task_run, Outcome.failed(too_many_items(task, len(items))))
     if not items:
-        return Outcome(TaskState.SUCCESS, result=[])
+        return _told(task_run, Outcome(TaskState.SUCCESS, result=[]), "No item: no instance.")
     if not _make_instances(task_run, items, timezone.now()):
         return Outcome.failed("The run stopped before the instances were made.", retryable=False)
+    _log(
+        task_run,
+        f"Made {len(items):,} instances, {task_run.task_name}[0] to "
+        f"{task_run.task_name}[{len(items) - 1}]; this step ends when they have.",
+    )
     return None
+
+
+def _told(task_run: TaskRun, outcome: Outcome, text: str = "") -> Outcome:
+    outcome.retryable = False  # the same items would fail the same way
+    _log(task_run, text or outcome.error)
+    return outcome
+
+
+def _log(task_run: TaskRun, text: str) -> None:
+    writer = TaskLogWriter(task_run_id=task_run.pk, attempt=task_run.attempt)
+    writer.write(text + "\n")
+    survives_outages(writer.flush)(final=True)
 
 
 def _items_results(task_run: TaskRun, node: TaskNode) -> dict:

@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from accounts.permissions import workflows_for
 from workflows.models import TaskSpec, Workflow
 
+from .map_selectors import counts_words, instance_counts
 from .models import TaskRun, WorkflowRun
 from .states import ACTIVE_TASK_STATES, RunState, TaskState
 
@@ -87,6 +88,7 @@ class GridCell:
     run: WorkflowRun
     state: str
     next_attempt_at: datetime | None = None
+    counts: str = ""  # a mapped step's instances: "1,998 succeeded, 2 failed"
 
 
 @dataclass
@@ -110,10 +112,15 @@ def run_grid(*, workflow: Workflow, tasks: list[TaskSpec], count: int = 25) -> R
     by_run = defaultdict(dict)
     extra = {}
     names = [task.name for task in tasks]
-    rows = TaskRun.objects.filter(run__in=[run.pk for run in runs]).values_list(
-        "run_id", "task_name", "state", "next_attempt_at", "position"
+    # A mapped step's instances are counted into its cell, not given rows of their own.
+    rows = list(
+        TaskRun.objects.filter(
+            run__in=[run.pk for run in runs], map_index__isnull=True
+        ).values_list("run_id", "task_name", "state", "next_attempt_at", "position", "map_count")
     )
-    for run_id, name, state, next_attempt_at, position in rows:
+    mapped = any(row[-1] for row in rows)  # no query more for a workflow that maps nothing
+    counts = instance_counts([run.pk for run in runs]) if mapped else {}
+    for run_id, name, state, next_attempt_at, position, _made in rows:
         by_run[run_id][name] = (state, next_attempt_at)
         if name not in names:
             extra.setdefault(name, position)
@@ -123,7 +130,8 @@ def run_grid(*, workflow: Workflow, tasks: list[TaskSpec], count: int = 25) -> R
         cells = []
         for run in runs:
             found = by_run[run.pk].get(name)
-            cells.append(GridCell(run, *found) if found else None)
+            told = counts_words(counts[run.pk, name]) if (run.pk, name) in counts else ""
+            cells.append(GridCell(run, *found, counts=told) if found else None)
         grid.rows.append(GridRow(name, cells))
     return grid
 

@@ -11,8 +11,13 @@ def runs_of_workflow(*, workflow) -> QuerySet[WorkflowRun]:
 
 
 def task_runs_of(*, run: WorkflowRun) -> QuerySet[TaskRun]:
-    """A run's task runs in graph order, with their finished attempts."""
-    return run.task_runs.order_by("position").prefetch_related("attempts")
+    """A run's task runs in graph order, with their finished attempts.
+
+    A mapped step's instances are left out: the step stands for them
+    (``runs.map_selectors`` counts and lists them).
+    """
+    steps = run.task_runs.filter(map_index__isnull=True)
+    return steps.order_by("position").prefetch_related("attempts")
 
 
 def task_log(*, task_run: TaskRun, attempt: int | None = None) -> str:

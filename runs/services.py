@@ -93,7 +93,6 @@ def trigger_run(
     ``notify_starter``: "Notify me when it ends", for ``started_by``.
     """
     definition = runnable_definition(workflow)
-
     values = definition.parameters.validate(parameters)
     start, end = data_interval or (None, None)
     now = timezone.now()
@@ -162,6 +161,7 @@ def _task_runs_of(run: WorkflowRun, definition: WorkflowDefinition) -> list[Task
             upstream=list(node.upstream),
             downstream=downstream[node.name],
             trigger_rule=str(node.options.trigger_rule),
+            group=node.group,
             max_attempts=node.options.retries + 1,
             queue=node.options.queue,
             **waiting_fields(node),

@@ -17,10 +17,11 @@ from workflows.selectors import pinned_version_of
 
 from .access import run_for
 from .forms import RunFilterForm
+from .map_selectors import note_map_instances
 from .page_selectors import run_headline_state, runs_for_user
 from .pagination import page_of
-from .selectors import task_runs_of
 from .pools import note_pool_use
+from .selectors import task_runs_of
 from .states import ACTIVE_TASK_STATES, TaskState
 from .templatetags.baton import retry_words, run_state
 from .timeline import timeline_of
@@ -49,8 +50,9 @@ def run_detail(request, run_id: int):
     """One run: its state in words, parameters, tasks, graph, timeline, and the actions."""
     run, access = run_for(request.user, run_id)
     task_runs = list(task_runs_of(run=run))
-    context = _live_context(run, access, task_runs)
+    note_map_instances(run, task_runs)  # "1,998 succeeded, 2 failed"
     note_pool_use(task_runs)  # "waiting for pool warehouse (4 of 4 in use)"
+    context = _live_context(run, access, task_runs)
     if request.htmx:
         response = render(request, "runs/_live.html", context)
     else:

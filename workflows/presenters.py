@@ -115,6 +115,10 @@ def graph_of(tasks, *, states: dict | None = None, links: dict | None = None) ->
     for task in tasks:
         name = getattr(task, "name", None) or task.task_name
         node = {"id": name, "kind": task.kind}
+        if getattr(task, "group", ""):
+            node["group"] = task.group  # drawn as one box that folds (static/js/graph.js)
+        if _is_mapped(task):
+            node["mapped"] = True
         if states is not None:
             node["state"] = states.get(name, "")
         if links is not None and name in links:
@@ -123,3 +127,11 @@ def graph_of(tasks, *, states: dict | None = None, links: dict | None = None) ->
         edges.extend([upstream, name] for upstream in task.upstream)
     known = {node["id"] for node in nodes}
     return {"nodes": nodes, "edges": [e for e in edges if e[0] in known and e[1] in known]}
+
+
+def _is_mapped(task) -> bool:
+    # A TaskSpec keeps what it maps over in its arguments; a run's step, how many it made.
+    arguments = getattr(task, "arguments", None)
+    if isinstance(arguments, dict):
+        return "map_over" in arguments
+    return getattr(task, "map_count", None) is not None

@@ -51,8 +51,8 @@ def map_bad_items(count: int = 3):
 
 
 @branch
-def choose(side: str) -> str:
-    return side
+def choose(side: str) -> str | None:
+    return None if side == "none" else side
 
 
 @task
