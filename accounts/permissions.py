@@ -29,12 +29,21 @@ from workflows.models import Workflow
 
 NEEDS = {
     "view": "view_workflow",
+    # Start runs from the workflow's presets only; "trigger" implies it.
+    "trigger_presets": "trigger_presets_workflow",
     "trigger": "trigger_workflow",
     "change": "change_workflow",
     "manage": "manage_workflow",
 }
 # How a refusal names a need: "You may see workflow 'x' but not start runs of it."
-NEED_WORDS = {"trigger": "start runs of", "change": "change", "manage": "manage access to"}
+NEED_WORDS = {
+    "trigger_presets": "start runs from the presets of",
+    "trigger": "start runs of",
+    "change": "change",
+    "manage": "manage access to",
+}
+# Whoever may start runs with any values may start them from presets too.
+IMPLIED = {"trigger_workflow": "trigger_presets_workflow"}
 
 
 def permission_for(need: str) -> str:
@@ -61,6 +70,10 @@ class Access:
     @property
     def may_trigger(self) -> bool:
         return self.may("trigger")
+
+    @property
+    def may_trigger_presets(self) -> bool:
+        return self.may("trigger_presets")
 
     @property
     def may_change(self) -> bool:
@@ -91,7 +104,13 @@ def access_of(user, workflow: Workflow) -> Access:
         if perm.startswith("workflows.")
     }
     object_codenames = ObjectPermissionChecker(user).get_perms(workflow)
-    return Access(frozenset(global_codenames.union(object_codenames) & set(NEEDS.values())))
+    return Access(_with_implied(global_codenames.union(object_codenames)))
+
+
+def _with_implied(codenames) -> frozenset[str]:
+    held = set(codenames) & set(NEEDS.values())
+    held.update(IMPLIED[codename] for codename in list(held) if codename in IMPLIED)
+    return frozenset(held)
 
 
 def can(user, need: str, workflow: Workflow) -> bool:
@@ -138,4 +157,17 @@ def workflows_for(user, need: str = "view") -> QuerySet[Workflow]:
     if not _is_usable(user):
         return Workflow.objects.none()
     codenames = sorted({NEEDS["view"], codename})
-    return get_objects_for_user(user, codenames, Workflow, accept_global_perms=True)
+    found = get_objects_for_user(user, codenames, Workflow, accept_global_perms=True)
+    if need == "trigger_presets":  # implied by "trigger"
+        found = found | workflows_for(user, "trigger")
+    return found
+
+
+def startable_among(user, workflow_ids) -> set[int]:
+    """Which of ``workflow_ids`` (workflows the user already may see) they may start runs of,
+    with any values or from presets only: one guardian lookup, for list pages."""
+    if not _is_usable(user):
+        return set()
+    codenames = [NEEDS["trigger"], NEEDS["trigger_presets"]]
+    found = get_objects_for_user(user, codenames, Workflow, any_perm=True, accept_global_perms=True)
+    return set(found.filter(pk__in=workflow_ids).values_list("pk", flat=True))

@@ -9,11 +9,18 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # The Workflow permissions that roles are made of, weakest first.
-WORKFLOW_PERMISSIONS = ("view_workflow", "trigger_workflow", "change_workflow", "manage_workflow")
+WORKFLOW_PERMISSIONS = (
+    "view_workflow",
+    "trigger_presets_workflow",
+    "trigger_workflow",
+    "change_workflow",
+    "manage_workflow",
+)
 
 
 class Role(models.TextChoices):
     VIEWER = "viewer", _("Viewer")
+    RUNNER = "runner", _("Preset runner")
     OPERATOR = "operator", _("Operator")
     EDITOR = "editor", _("Editor")
     OWNER = "owner", _("Owner")
@@ -21,8 +28,7 @@ class Role(models.TextChoices):
     @property
     def permissions(self) -> frozenset[str]:
         """The Workflow permission codenames a holder of this role has."""
-        rank = list(Role).index(self)
-        return frozenset(WORKFLOW_PERMISSIONS[: rank + 1])
+        return ROLE_PERMISSIONS[self]
 
     @property
     def group_name(self) -> str:
@@ -34,8 +40,22 @@ class Role(models.TextChoices):
         return ROLE_DESCRIPTIONS[self]
 
 
+# Starting runs from presets is implied by starting runs at all (``trigger_workflow``),
+# so the roles above Preset runner do not hold it: grants made before it existed
+# still read as the role they were.
+ROLE_PERMISSIONS = {
+    Role.VIEWER: frozenset({"view_workflow"}),
+    Role.RUNNER: frozenset({"view_workflow", "trigger_presets_workflow"}),
+    Role.OPERATOR: frozenset({"view_workflow", "trigger_workflow"}),
+    Role.EDITOR: frozenset({"view_workflow", "trigger_workflow", "change_workflow"}),
+    Role.OWNER: frozenset(
+        {"view_workflow", "trigger_workflow", "change_workflow", "manage_workflow"}
+    ),
+}
+
 ROLE_DESCRIPTIONS = {
     Role.VIEWER: _("sees the workflow, its runs and logs"),
+    Role.RUNNER: _("also starts runs from its presets, without changing their values"),
     Role.OPERATOR: _("also starts runs"),
     Role.EDITOR: _("also pauses, retries, marks runs and edits the schedule"),
     Role.OWNER: _("also gives others access"),
@@ -68,4 +88,6 @@ def ensure_role_groups(apps, using="default") -> None:
     }
     for role in Role:
         group, _created = group_model.objects.using(using).get_or_create(name=role.group_name)
-        group.permissions.add(*(permissions[codename] for codename in role.permissions))
+        # The first data migration runs before later permissions exist; post_migrate adds them.
+        held = [permissions[codename] for codename in role.permissions if codename in permissions]
+        group.permissions.add(*held)

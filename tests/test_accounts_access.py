@@ -108,7 +108,9 @@ def test_only_those_who_may_manage_give_roles(payroll, role):
 
 
 def test_it_names_an_unknown_role(payroll, owner):
-    with pytest.raises(AccessChangeError, match="Unknown role “admin”. Roles are: Viewer, Oper"):
+    with pytest.raises(
+        AccessChangeError, match="Unknown role “admin”. Roles are: Viewer, Preset runner, Oper"
+    ):
         grant_role(workflow=payroll, role="admin", to_user=make_user("bob"), by=owner)
 
 
@@ -249,6 +251,7 @@ def test_the_data_migration_creates_the_role_groups_with_their_permissions(db):
     }
     assert groups == {
         "Viewer": {"view_workflow"},
+        "Runner": {"view_workflow", "trigger_presets_workflow"},
         "Operator": {"view_workflow", "trigger_workflow"},
         "Editor": {"view_workflow", "trigger_workflow", "change_workflow"},
         "Owner": {"view_workflow", "trigger_workflow", "change_workflow", "manage_workflow"},

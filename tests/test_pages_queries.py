@@ -95,8 +95,9 @@ def test_the_runs_page_runs_a_constant_number_of_queries(
 
 # One workflow: session, user; the workflow and its schedules (prefetch), loaded
 # once by workflow_for; the viewer's access (4); its tasks; the grid's runs and
-# their task states (2); the number of runs; its versions with their run counts.
-WORKFLOW_PAGE_QUERIES = 13
+# their task states (2); the number of runs; its versions with their run counts;
+# its presets with who saved them.
+WORKFLOW_PAGE_QUERIES = 14
 
 
 def test_the_workflow_page_and_its_grid_run_a_constant_number_of_queries(

@@ -1,4 +1,4 @@
-"""Forms of the workflow pages: the home search, and "run again with these parameters"."""
+"""Forms of the workflow pages: the home search, "run again with these parameters", presets."""
 
 import json
 from dataclasses import dataclass, field
@@ -67,7 +67,18 @@ def prefill_from_run(schema: ParameterSchema, run) -> Prefill:
     error beside the field; a parameter since removed is listed, not silently
     dropped; a parameter since added takes its default.
     """
-    old = run.parameters or {}
+    used = _("Run #%(number)s used “%(value)s” here, which no longer fits:")
+    return prefill_from_values(schema, run.parameters or {}, used, number=run.number)
+
+
+def prefill_from_preset(schema: ParameterSchema, preset) -> Prefill:
+    """A bound run form holding a preset's values, checked like a past run's."""
+    held = _("The preset “%(name)s” holds “%(value)s” here, which no longer fits:")
+    return prefill_from_values(schema, preset.parameters or {}, held, name=preset.name)
+
+
+def prefill_from_values(schema: ParameterSchema, old: dict, misfit: str, **words) -> Prefill:
+    """A bound run form holding stored JSON ``old``; ``misfit`` introduces a value's error."""
     data, added = {}, []
     for parameter in schema:
         if parameter.name in old:
@@ -82,10 +93,7 @@ def prefill_from_run(schema: ParameterSchema, run) -> Prefill:
         if name in old:
             value = old[name]
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            context = _("Run #%(number)s used “%(value)s” here, which no longer fits:") % {
-                "number": run.number,
-                "value": shown,
-            }
+            context = misfit % {**words, "value": shown}
             messages = [m for problem in errors.as_data() for m in problem.messages]
             errors.data = [f"{context} {message}" for message in messages]
     known = {parameter.name for parameter in schema}

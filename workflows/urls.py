@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import version_views, views
+from . import preset_views, version_views, views
 
 app_name = "workflows"
 
@@ -9,6 +9,11 @@ urlpatterns = [
     path("workflows/<slug:slug>/", views.workflow_detail, name="detail"),
     path("workflows/<slug:slug>/run/", views.workflow_run, name="run"),
     path("workflows/<slug:slug>/pause/", views.workflow_pause, name="pause"),
+    path(
+        "workflows/<slug:slug>/presets/<int:preset_id>/delete/",
+        preset_views.delete,
+        name="preset_delete",
+    ),
     path(
         "workflows/<slug:slug>/versions/<int:version_id>/",
         version_views.version_code,

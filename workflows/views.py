@@ -10,17 +10,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import workflow_for, workflows_for
+from accounts.permissions import startable_among, workflow_for, workflows_for
 from runs.models import WorkflowRun
 from runs.notifications.recipients import NOTIFY_ME, remember_language
 from runs.page_selectors import last_runs_by_workflow, run_grid
 from runs.pagination import page_of
 from runs.services import WorkflowNotRunnable, runnable_definition, trigger_run
 
+from . import preset_views
 from .errors import ParameterErrors
-from .forms import Prefill, WorkflowSearchForm, prefill_from_run
+from .forms import Prefill, WorkflowSearchForm, prefill_from_preset, prefill_from_run
 from .models import Workflow, WorkflowLoadError
 from .presenters import graph_of, parameter_rows
+from .presets import PresetCheck, checked_presets, presets_of
+from .registry import get_registry
 from .selectors import (
     VERSIONS_SHOWN,
     load_errors_for,
@@ -56,8 +59,7 @@ def workflow_list(request):
     page = page_of(request, with_schedules(workflows), per_page=WORKFLOWS_PER_PAGE)
     ids = [workflow.pk for workflow in page]
     runs = last_runs_by_workflow(ids)
-    triggerable = workflows_for(request.user, "trigger").filter(pk__in=ids)
-    may_trigger = set(triggerable.values_list("pk", flat=True))
+    may_trigger = startable_among(request.user, ids)
     next_runs = next_run_of(page)
     rows = [
         {
@@ -108,8 +110,16 @@ def workflow_detail(request, slug):
         "older_versions": len(versions) > VERSIONS_SHOWN,
         # Those who may change the workflow are the ones who can fix its file.
         "load_errors": _load_errors(workflow, versions) if access.may_change else [],
+        "presets": _checked_presets(workflow),
     }
     return render(request, "workflows/detail.html", context)
+
+
+def _checked_presets(workflow) -> list:
+    definition = get_registry().get(workflow.slug)
+    if definition is None:
+        return [PresetCheck(preset, []) for preset in presets_of(workflow)]
+    return checked_presets(workflow, definition.parameters)
 
 
 def _load_errors(workflow, versions) -> list:
@@ -118,18 +128,27 @@ def _load_errors(workflow, versions) -> list:
 
 
 def workflow_run(request, slug):
-    """The run form: parameters from the workflow's signature; a valid submit starts a run."""
-    workflow, _access = workflow_for(request.user, slug, "trigger")
+    """The run form: parameters from the workflow's signature; a valid submit starts a run.
+
+    Someone who may start runs from presets only gets the presets to choose from instead.
+    """
+    workflow, access = workflow_for(request.user, slug, "trigger_presets")
     try:
         definition = runnable_definition(workflow)
     except WorkflowNotRunnable as exc:
         context = {"workflow": workflow, "reason": str(exc)}
         return render(request, "workflows/not_runnable.html", context, status=409)
+    if not access.may_trigger:
+        return preset_views.presets_only_form(request, workflow, definition)
     schema = definition.parameters
-    prefill, from_run = Prefill(form=schema.form_class()()), None
+    prefill, from_run, preset = Prefill(form=schema.form_class()()), None, None
     if request.method == "POST":
         prefill.form = schema.form_class()(request.POST)
-        if prefill.form.is_valid():
+        if preset_views.SAVE_BUTTON in request.POST and access.may_manage:
+            saved = preset_views.save_from_form(request, workflow, schema, prefill.form)
+            if saved is not None:
+                return saved
+        elif prefill.form.is_valid():
             run = _start(request, workflow, prefill.form)
             if run is not None:
                 messages.success(request, _("Run #%(number)s started.") % {"number": run.number})
@@ -138,7 +157,19 @@ def workflow_run(request, slug):
         from_run = _past_run(request, workflow)
         if from_run is not None:
             prefill = prefill_from_run(schema, from_run)
-    context = {"workflow": workflow, "prefill": prefill, "form": prefill.form, "from_run": from_run}
+    elif "preset" in request.GET:
+        preset = preset_views.preset_named(request, workflow)
+        if preset is not None:
+            prefill = prefill_from_preset(schema, preset)
+    context = {
+        "workflow": workflow,
+        "prefill": prefill,
+        "form": prefill.form,
+        "from_run": from_run,
+        "preset": preset,
+        "presets": presets_of(workflow),
+        "access": access,
+    }
     status = 400 if request.method == "POST" else 200
     return render(request, "workflows/run_form.html", context, status=status)
 
