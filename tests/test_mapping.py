@@ -1,9 +1,13 @@
 """Dynamic mapping on the in-process broker: instances made at run time, results gathered."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
+from accounts.testing import make_user
 from runs.models import TaskRun
 from runs.services import retry_task, trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
@@ -82,3 +86,42 @@ def test_more_items_than_the_limit_fail_the_step_saying_so(engine, settings):
     assert step.state == "failed"
     assert step.error.startswith("square.map() got 11 items, over the limit of 10 instances")
     assert not run.task_runs.filter(map_parent="square").exists()
+
+
+def test_the_run_page_shows_a_mapped_step_as_one_row_with_its_counts(engine, client):
+    run = wait_for_run(start("map_over_parameter", values=["1", "-1", "3", "4"]))
+    client.force_login(make_user("boss", superuser=True))
+
+    page = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+
+    assert "4 instances: 3 succeeded, 1 failed" in page
+    assert 'data-task="square[0]"' not in page  # instances are not rows of their own
+    listed = re.findall(r'data-instance="([^"]+)"', page)
+    assert listed == ["square[1]"]  # the one not succeeded, with its log and a retry
+    assert reverse("runs:task_log", args=[run.pk, "square[1]"]) in page
+    assert reverse("runs:retry_task", args=[run.pk, "square[1]"]) in page
+    assert "minus one is not welcome" in page
+
+
+def test_the_grid_counts_a_mapped_steps_instances_in_its_cell(engine, client):
+    run = wait_for_run(start("map_sum", count=3))
+    client.force_login(make_user("boss", superuser=True))
+
+    page = client.get(reverse("workflows:detail", args=["map_sum"])).content.decode()
+
+    assert f"square · #{run.number} · Succeeded · 3 succeeded" in page
+    assert "square[0]" not in page
+    graph = json.loads(re.search(r'id="graph-data"[^>]*>(.*?)</script>', page).group(1))
+    assert {"id": "square", "kind": "python", "mapped": True} in graph["nodes"]
+
+
+def test_the_workflow_graph_puts_grouped_steps_in_their_group(engine, client):
+    client.force_login(make_user("boss", superuser=True))
+    page = client.get(reverse("workflows:detail", args=["grouped"])).content.decode()
+    graph = json.loads(re.search(r'id="graph-data"[^>]*>(.*?)</script>', page).group(1))
+    groups = {node["id"]: node.get("group") for node in graph["nodes"]}
+    assert groups == {"extract.orders": "extract", "extract.customers": "extract", "publish": None}
+    assert sorted(graph["edges"]) == [
+        ["extract.customers", "publish"],
+        ["extract.orders", "publish"],
+    ]
