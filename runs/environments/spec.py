@@ -9,6 +9,7 @@ from .interpreters import Interpreter, find_interpreter
 
 KEY_LENGTH = 16  # hex digits: a folder name short enough to read, 64 bits against collisions
 SHORT_KEY = 8  # what the task log shows
+SHOWN = 5  # requirements named in a log line
 
 
 @dataclass(frozen=True)
@@ -37,5 +38,8 @@ class EnvironmentSpec:
         return self.key[:SHORT_KEY]
 
     def describe(self) -> str:
-        packages = ", ".join(self.requirements) if self.requirements else "no packages"
-        return f"{self.interpreter.label}: {packages}"
+        """ "Python 3.12.3: pandas==2.2.3, openpyxl>=3.1", the first few for a long list."""
+        shown = ", ".join(self.requirements[:SHOWN]) or "no packages"
+        if len(self.requirements) > SHOWN:
+            shown += f" and {len(self.requirements) - SHOWN} more"
+        return f"{self.interpreter.label}: {shown}"
