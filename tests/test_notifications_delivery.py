@@ -1,4 +1,4 @@
-"""Notifications reach a real SMTP server and a real HTTP server; failures are retried, then kept."""
+"""Notifications reach a real SMTP server and a real HTTP server; failures retried, then kept."""
 
 import hashlib
 import hmac
@@ -167,9 +167,7 @@ def test_slack_and_teams_get_their_own_json(engine, hooks):
     assert card["potentialAction"][0]["targets"][0]["uri"] == f"{SITE}/runs/{run.pk}/"
 
 
-def test_a_slack_error_is_retried_then_failed_with_its_answer_and_the_run_unaffected(
-    engine, hooks
-):
+def test_a_slack_error_is_retried_then_failed_with_its_answer_and_the_run_unaffected(engine, hooks):
     hooks.answers["/slack"] = (404, "no_service")
     workflow = Workflow.objects.get(slug="quick_job")
     slack = channel(hooks, kind="slack", path="/slack", name="slack")
