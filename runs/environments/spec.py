@@ -38,7 +38,7 @@ class EnvironmentSpec:
         return self.key[:SHORT_KEY]
 
     def describe(self) -> str:
-        """ "Python 3.12.3: pandas==2.2.3, openpyxl>=3.1", the first few for a long list."""
+        """Like "Python 3.12.3: pandas==2.2.3, openpyxl>=3.1", naming a long list's first few."""
         shown = ", ".join(self.requirements[:SHOWN]) or "no packages"
         if len(self.requirements) > SHOWN:
             shown += f" and {len(self.requirements) - SHOWN} more"
