@@ -119,7 +119,7 @@ def test_a_timeout_kills_the_task_process(engine):
     run = run_of("isolated_timeout")
     task = task_of(run, "sleeps_past_its_timeout")
     assert (run.state, task.state) == ("failed", "failed")
-    assert task.error == "Timed out after 1 s."
+    assert task.error == "Timed out after 2 s."
     assert _process_gone(_pid_in_log(task))
 
 

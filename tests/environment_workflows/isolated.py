@@ -62,7 +62,7 @@ def environment_context(day: date = date(2026, 1, 2)):
     after(describe(day, Secret("BATON_TEST_TOKEN")))
 
 
-@task(requirements=ONE, timeout=timedelta(seconds=1))
+@task(requirements=ONE, timeout=timedelta(seconds=2))
 def sleeps_past_its_timeout():
     import os
     import time
