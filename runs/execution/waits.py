@@ -82,7 +82,7 @@ def approval_outcome(task_run: TaskRun, node: TaskNode, now: datetime) -> Outcom
         )
     deadline = task_run.wait_deadline
     if deadline is None and spec.timeout is not None:
-        deadline = now + spec.timeout
+        deadline = task_run.started_at + spec.timeout  # from the step's opening
     if deadline is not None and now >= deadline:
         error = _("Rejected: nobody decided within %(timeout)s.") % {"timeout": spec.timeout}
         return Outcome(TaskState.FAILED, error=error, wait_deadline=deadline)
