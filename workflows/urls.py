@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import preset_views, version_views, views
+from . import insight_views, preset_views, version_views, views
 
 app_name = "workflows"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("workflows/<slug:slug>/", views.workflow_detail, name="detail"),
     path("workflows/<slug:slug>/run/", views.workflow_run, name="run"),
     path("workflows/<slug:slug>/pause/", views.workflow_pause, name="pause"),
+    path("workflows/<slug:slug>/calendar/", insight_views.calendar, name="calendar"),
+    path("workflows/<slug:slug>/durations/", insight_views.durations, name="durations"),
+    path("workflows/<slug:slug>/code/", insight_views.current_code, name="code"),
     path(
         "workflows/<slug:slug>/presets/<int:preset_id>/delete/",
         preset_views.delete,
