@@ -18,7 +18,7 @@ from workflows.models import Workflow
 
 from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..presence import ProcessHeartbeat, ProcessKind
-from ..states import FINISHED_RUN_STATES, RunState, TaskState
+from ..states import ACTIVE_RUN_STATES, FINISHED_RUN_STATES, RunState, TaskState
 from .counters import COUNTERS, MetricCounter
 from .histograms import DURATION_BUCKETS, LAG_BUCKETS
 
@@ -61,12 +61,19 @@ def run_families(slugs: dict[int, str]) -> list:
     )
     started = defaultdict(int)
     durations = defaultdict(DURATION_BUCKETS.empty)
+    counts = {}
     for row in rows:
         workflow = slugs.get(row["workflow_id"], str(row["workflow_id"]))
-        in_state.add_metric([workflow, row["trigger"], row["state"]], row["runs"])
+        counts[workflow, row["trigger"], row["state"]] = row["runs"]
         started[workflow, row["trigger"]] += row["started"]
         if row["state"] in FINISHED_RUN_STATES:
             DURATION_BUCKETS.add(durations[(workflow,)], row)
+    # Queued and running are written as 0 too, so "nothing runs now" is a value, not a gap.
+    for workflow, trigger in started:
+        for state in ACTIVE_RUN_STATES:
+            counts.setdefault((workflow, trigger, state), 0)
+    for labels, count in sorted(counts.items()):
+        in_state.add_metric(list(labels), count)
     started_family = CounterMetricFamily(
         f"{PREFIX}runs_started",
         "Runs that started (left the queue), by workflow and trigger.",
