@@ -2,6 +2,8 @@
 
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ from runs.environments.build import (
 )
 from runs.environments.interpreters import find_interpreter
 from runs.environments.spec import EnvironmentSpec
+from runs.execution.isolated_task import INSIDE
 from runs.models import TaskRun
 from runs.selectors import task_log
 from runs.services import cancel_run, trigger_run
@@ -275,3 +278,18 @@ def test_a_process_that_exits_without_a_result_fails_with_its_exit_code(engine):
     assert task.state == "failed"
     assert task.error.startswith("The task's Python process exited with code 3 before returning")
     assert "leaving" in task.error  # the last lines of its log
+
+
+def test_the_stand_in_authoring_api_registers_functions_under_any_decorator():
+    stand_in = INSIDE / "stand_in"
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import workflows\n"
+        "@workflows.branch(requirements=['x'])\n"
+        "def pick(): return 'a'\n"
+        "limits = workflows.Range(1, 10)\n"
+        "print(sorted(workflows.TASKS), workflows.TASKS['pick']())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(stand_in)], capture_output=True, text=True
+    )
+    assert done.stdout == "['pick'] a\n", done.stderr

@@ -69,6 +69,8 @@ class _StandIn:
         self._name = name
 
     def __call__(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and hasattr(args[0], "__code__"):
+            return task(args[0])  # another decorator of steps (@branch…): its function runs here
         return self
 
     def __getattr__(self, name):
