@@ -301,3 +301,18 @@ def test_scheduler_lag_counters_and_audit_events(scraped):
     assert value(scraped, f"{name}_bucket", le="2.5") == 2
     assert value(scraped, "baton_environment_builds_total", outcome="built") == 2
     assert value(scraped, "baton_audit_events_total", verb="run.triggered") == 2
+
+
+@override_settings(BATON_METRICS_TOKEN=TOKEN)
+def test_an_unreachable_database_answers_503_not_a_traceback(db, monkeypatch):
+    from django.db import OperationalError
+    from django.test import Client
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(snapshot, "compute_text", unreachable)
+    response = Client(raise_request_exception=False).get("/metrics", **WITH_TOKEN)
+    assert response.status_code == 503
+    assert b"try again" in response.content
+    assert b"Traceback" not in response.content
