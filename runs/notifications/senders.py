@@ -29,7 +29,7 @@ class DeliveryFailed(Exception):
 def deliver(notification: Notification, message: Message) -> str:
     channel = notification.channel
     if channel is None:
-        return send_email([notification.user.email], message)
+        return send_email([notification.user.email] if notification.user.email else [], message)
     if channel.kind == Channel.Kind.EMAIL:
         return send_email(channel.address_list, message)
     if channel.kind == Channel.Kind.SLACK:
