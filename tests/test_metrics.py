@@ -314,5 +314,5 @@ def test_an_unreachable_database_answers_503_not_a_traceback(db, monkeypatch):
     monkeypatch.setattr(snapshot, "compute_text", unreachable)
     response = Client(raise_request_exception=False).get("/metrics", **WITH_TOKEN)
     assert response.status_code == 503
-    assert b"try again" in response.content
+    assert b"The database is busy or restarting" in response.content
     assert b"Traceback" not in response.content
