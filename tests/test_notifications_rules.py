@@ -205,3 +205,24 @@ def test_owners_see_the_deliveries_and_strangers_get_a_404(world, client):
     assert "5 attempts" in html
     client.force_login(User.objects.create_user("stranger"))
     assert client.get("/workflows/etl/notifications/").status_code == 404
+
+
+def test_a_staff_member_writes_rules_only_for_workflows_they_manage(world, client):
+    from django.contrib.auth.models import Permission
+
+    workflow, _hook = world
+    Workflow.objects.create(slug="payroll", title="Payroll")
+    editor = User.objects.create_user("ed", is_staff=True)
+    editor.user_permissions.add(*Permission.objects.filter(codename__endswith="notificationrule"))
+    for codename in ("view_workflow", "manage_workflow"):
+        assign_perm(codename, editor, workflow)
+    client.force_login(editor)
+    form = client.get("/admin/runs/notificationrule/add/").content.decode()
+    assert ">etl<" in form or "ETL" in form
+    assert "payroll" not in form.lower()
+    refused = client.post(
+        "/admin/runs/notificationrule/add/",
+        {"workflow": Workflow.objects.get(slug="payroll").pk, "on_failure": "on"},
+    )
+    assert refused.status_code == 200  # the form again, with the choice refused
+    assert not NotificationRule.objects.exists()

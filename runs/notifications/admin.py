@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import workflows_for
+
 from ..admin import ReadOnlyAdmin
 from .models import Channel, Notification, NotificationRule, split_addresses
 
@@ -88,6 +90,18 @@ class NotificationRuleAdmin(admin.ModelAdmin):
         (_("When"), {"fields": [*WHEN]}),
         (_("To whom"), {"fields": ["to_owners", "group", "channel"]}),
     ]
+
+    def get_queryset(self, request):
+        rules = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rules
+        return rules.filter(workflow__in=workflows_for(request.user, "manage"))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A rule is for a workflow its author may manage (who hears about it is theirs to say).
+        if db_field.name == "workflow" and not request.user.is_superuser:
+            kwargs["queryset"] = workflows_for(request.user, "manage")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("events"))
     def events_text(self, rule):

@@ -57,9 +57,13 @@ def claim(pk: int, now: datetime) -> bool:
 
 
 def send_claimed(pk: int, claimed_at: datetime) -> None:
-    notification = Notification.objects.select_related(
-        "workflow", "run", "task_run", "user", "channel"
-    ).get(pk=pk)
+    notification = (
+        Notification.objects.select_related("workflow", "run", "task_run", "user", "channel")
+        .filter(pk=pk)
+        .first()
+    )
+    if notification is None:
+        return  # deleted meanwhile, with its run or its channel
     try:
         answer = deliver(notification, render(notification))
     except DeliveryFailed as exc:
@@ -117,6 +121,8 @@ class SenderThread(threading.Thread):
         except Error:
             logger.exception("Baton notification sender: database error; retrying")
             close_old_connections()
+        except Exception:  # one bad row must not stop every later message of this process
+            logger.exception("Baton notification sender: unexpected error; carrying on")
 
     def stop(self) -> None:
         self.stopping.set()
