@@ -8,6 +8,8 @@
   that user (SOCIALACCOUNT_EMAIL_AUTHENTICATION) and connects the two.
 """
 
+import re
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -16,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.recorder import Verb, record_event
 
@@ -33,7 +37,29 @@ class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
     """No client id for this provider: allauth's callers still see DoesNotExist, visitors a 404."""
 
 
+def lockout_words() -> str:
+    """How long a login stays blocked after too many failures, from ACCOUNT_RATE_LIMITS."""
+    rule = settings.ACCOUNT_RATE_LIMITS.get("login_failed", "")
+    found = re.search(r"(\d+)/(\d+)?([smhd])/key", rule)
+    if not found:
+        return _("Too many failed login attempts. Try again later.")
+    seconds = int(found.group(2) or 1) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(3)]
+    minutes = max(1, round(seconds / 60))
+    return ngettext(
+        "Too many failed login attempts: this login is blocked for up to %(count)s minute. "
+        "Try again after that, or ask an admin to reset your password.",
+        "Too many failed login attempts: this login is blocked for up to %(count)s minutes. "
+        "Try again after that, or ask an admin to reset your password.",
+        minutes,
+    ) % {"count": minutes}
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def __init__(self, request=None):
+        super().__init__(request)
+        # Built per request (allauth makes an adapter each time), in the reader's language.
+        self.error_messages = {**self.error_messages, "too_many_login_attempts": lockout_words()}
+
     def is_open_for_signup(self, request) -> bool:
         """Local accounts are made by admins; Google accounts by SocialAccountAdapter."""
         return False

@@ -27,3 +27,4 @@ class AccountsConfig(AppConfig):
         # again but does send post_migrate, so they are re-created here too.
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="baton_role_groups")
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="baton_cache_table")
+        from . import time_zones  # noqa: F401  (its login receiver copies the chosen zone)

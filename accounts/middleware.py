@@ -8,9 +8,10 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     allauth's login views and the admin login are marked so by their authors.
     The REST API under /api/ authenticates each request with a token instead of
     a session, and answers 401 itself rather than redirecting to a login page.
+    /i18n/ (Django's set_language) lets the login page switch languages.
     """
 
-    exempt_path_prefixes = ("/api/",)
+    exempt_path_prefixes = ("/api/", "/i18n/")
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path_info.startswith(self.exempt_path_prefixes):

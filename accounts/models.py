@@ -81,3 +81,18 @@ class ApiIdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} → run {self.run_id}"
+
+
+class TimeZonePreference(models.Model):
+    """The time zone a user chose for Baton's pages; without one, their browser's is used.
+
+    Read at login into the session, so pages pay no query for it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_zone_preference"
+    )
+    time_zone = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"{self.user}: {self.time_zone}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import preference_views, views
 
 app_name = "accounts"
 
@@ -12,6 +12,7 @@ urlpatterns = [
         name="workflow_access_remove",
     ),
     path("tokens/", views.tokens_page, name="tokens"),
+    path("preferences/", preference_views.preferences, name="preferences"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     # Shadow allauth's pages that would send email: Baton has no mail set up for
     # accounts; admins reset passwords and emails come from Google.

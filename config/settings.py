@@ -289,6 +289,7 @@ BATON_AUDIT_CHECKPOINT = env.str(
 # Every page needs a logged-in user (views marked @login_not_required and /api/ aside).
 MIDDLEWARE.append("accounts.middleware.LoginRequiredMiddleware")
 MIDDLEWARE.append("audit.context.AuditRequestMiddleware")  # IP, user agent, API token
+MIDDLEWARE.append("accounts.time_zones.TimeZoneMiddleware")  # chosen, else the browser's
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # sign-up closed: admins create local users
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"  # BATON_ALLOWED_EMAIL_DOMAINS
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
