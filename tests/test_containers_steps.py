@@ -48,7 +48,7 @@ def test_output_reaches_the_log_and_a_parameter_the_environment(engine):
     assert "line one" in log
     assert "to stderr" in log
     assert "param=bonjour arg=bonjour" in log
-    assert task.result == "param=bonjour arg=bonjour"  # the last line
+    assert task.result == "param=bonjour arg=bonjour"  # the last line of stdout
     assert task.image_digest.startswith("sha256:")
 
 

@@ -86,6 +86,9 @@ class ContainerBackend(Protocol):
     def stream_logs(self, container: Started, write: Callable[[str], None]) -> None:
         """Pass stdout and stderr to ``write`` as they come, until the container ends."""
 
+    def last_lines(self, container: Started, *, count: int) -> list[str]:
+        """The last ``count`` lines of its standard output (not stderr), once it has ended."""
+
     def wait(self, container: Started) -> Exit:
         """Block until the container ends."""
 

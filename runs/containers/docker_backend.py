@@ -6,6 +6,7 @@ import math
 import os
 import tarfile
 from collections.abc import Callable
+from contextlib import contextmanager, suppress
 
 import docker
 import requests
@@ -53,7 +54,7 @@ class DockerBackend:
         self.client = client
 
     def start(self, request: ContainerRequest, *, progress: Callable[[str], None]) -> Started:
-        with self._answering():
+        with daemon_errors():
             digest = self._image(request.image, request.pull, progress)
             container = self.client.containers.create(**_create_arguments(request))
             try:
@@ -108,23 +109,24 @@ class DockerBackend:
             write(f"\n[Baton: the container's output stopped coming: {_explanation(exc)}]\n")
         write(decoder.decode(b"", final=True))
 
+    def last_lines(self, container: Started, *, count: int) -> list[str]:
+        with daemon_errors():
+            text = self.client.api.logs(container.id, stdout=True, stderr=False, tail=count)
+        return text.decode("utf-8", "replace").splitlines()
+
     def wait(self, container: Started) -> Exit:
-        with self._answering():
+        with daemon_errors():
             code = self.client.api.wait(container.id)["StatusCode"]
             state = self.client.api.inspect_container(container.id)["State"]
         return Exit(code=code, out_of_memory=bool(state.get("OOMKilled")))
 
     def stop(self, container: Started, *, grace: float) -> None:
         # Docker sends the image's stop signal (SIGTERM), waits, then SIGKILLs; whole seconds.
-        try:
+        with daemon_errors(), suppress(NotFound):
             self.client.api.stop(container.id, timeout=max(1, math.ceil(grace)))
-        except NotFound:
-            pass
-        except (APIError, requests.RequestException):
-            self.client.api.kill(container.id)
 
     def read_file(self, container: Started, path: str, *, max_bytes: int) -> bytes | None:
-        with self._answering():
+        with daemon_errors():
             try:
                 stream, stat = self.client.api.get_archive(container.id, path)
             except NotFound:
@@ -142,16 +144,17 @@ class DockerBackend:
             return extracted.read() if extracted is not None else None
 
     def remove(self, container_id: str) -> None:
-        try:
-            self.client.api.remove_container(container_id, force=True, v=True)
-        except NotFound:
-            pass
-        except APIError as exc:
-            if exc.status_code != 409:  # 409: its removal is already in progress
-                raise
+        with daemon_errors():
+            try:
+                self.client.api.remove_container(container_id, force=True, v=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                if exc.status_code != 409:  # 409: its removal is already in progress
+                    raise
 
     def leftovers(self, labels: dict[str, str]) -> list[Leftover]:
-        with self._answering():
+        with daemon_errors():
             found = self.client.api.containers(
                 all=True, filters={"label": [f"{key}={value}" for key, value in labels.items()]}
             )
@@ -160,24 +163,18 @@ class DockerBackend:
     def close(self) -> None:
         self.client.close()
 
-    def _answering(self):
-        return _DaemonErrors()
 
-
-class _DaemonErrors:
-    """Turns "the daemon does not answer" into DaemonUnreachable, with the address."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if isinstance(exc, requests.RequestException):
-            raise DaemonUnreachable(
-                f"The Docker daemon at {daemon_address()} stopped answering: {exc}"
-            ) from None
-        if isinstance(exc, APIError):
-            raise ContainerError(f"Docker refused: {_explanation(exc)}") from None
-        return False
+@contextmanager
+def daemon_errors():
+    """Docker's errors as ContainerError; "the daemon does not answer" as DaemonUnreachable."""
+    try:
+        yield
+    except requests.RequestException as exc:
+        raise DaemonUnreachable(
+            f"The Docker daemon at {daemon_address()} stopped answering: {exc}"
+        ) from None
+    except APIError as exc:
+        raise ContainerError(f"Docker refused: {_explanation(exc)}") from None
 
 
 def _create_arguments(request: ContainerRequest) -> dict:

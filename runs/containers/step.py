@@ -7,6 +7,7 @@ removed however the attempt ends; one a dead worker left is removed by ``cleanup
 """
 
 import json
+import logging
 import secrets
 import signal
 import threading
@@ -27,7 +28,10 @@ from .backend import ContainerBackend, ContainerError, ContainerRequest, Exit, S
 from .docker_backend import connect
 from .labels import attempt_labels
 
+logger = logging.getLogger(__name__)
+
 RESULT_FILE = "/baton/result.json"
+RESULT_LINES = 20
 
 
 def run_container_step(
@@ -65,11 +69,25 @@ def _run(backend, request, task_run, node, active) -> Outcome:
         active.writer.flush(final=True)
         if active.interruption is not None:
             return Outcome.interrupted(active.interruption)
-        if isinstance(ended, ContainerError):
-            return Outcome.failed(str(ended), retryable=ended.retryable)
         return _outcome(backend, started, ended, node, output)
+    except ContainerError as exc:  # the daemon went away while the step ran
+        if active.interruption is not None:
+            return Outcome.interrupted(active.interruption)
+        return Outcome.failed(str(exc), retryable=exc.retryable)
     finally:
+        _remove(backend, started, task_run)
+
+
+def _remove(backend, started: Started, task_run: TaskRun) -> None:
+    try:
         backend.remove(started.id)
+    except ContainerError as exc:
+        logger.warning(
+            "Could not remove container %s of task run %s (%s); the recovery sweep will",
+            started.id[:12],
+            task_run.pk,
+            exc,
+        )
 
 
 def start_container(backend: ContainerBackend, request: ContainerRequest, *, progress) -> Started:
@@ -123,9 +141,9 @@ def record_image_digest(task_run: TaskRun, digest: str) -> None:
 
 
 class ContainerOutput:
-    """The container's output: to the task log, and its last part kept for the result.
+    """The container's output: to the task log, and its last part kept for error messages.
 
-    Baton's own lines (pull progress, the image) are in the log too, but never the result.
+    Baton's own lines (pull progress, the image) are in the log too, but not in those.
     """
 
     KEEP = 16 * 1024
@@ -144,8 +162,8 @@ class ContainerOutput:
         return [line for line in lines if line.strip()][-count:]
 
 
-def follow(backend: ContainerBackend, started: Started, active: ActiveTask, output):
-    """The container's Exit (or the ContainerError that ended the wait), its output logged."""
+def follow(backend: ContainerBackend, started: Started, active: ActiveTask, output) -> Exit:
+    """The container's Exit, its output logged; ContainerError if the daemon failed us."""
     ended: list = []
 
     def wait():
@@ -164,28 +182,34 @@ def follow(backend: ContainerBackend, started: Started, active: ActiveTask, outp
         backend.stop(started, grace=settings.BATON_KILL_GRACE_SECONDS)
         waiter.join()
     reader.join(timeout=2)
+    if isinstance(ended[0], ContainerError):
+        raise ended[0]
     return ended[0]
 
 
 def _outcome(backend, started: Started, ended: Exit, node: TaskNode, output) -> Outcome:
-    lines = output.last_lines()
-    last_lines = " Last lines of the log:\n" + "\n".join(lines) if lines else ""
     if ended.out_of_memory:
         limit = node.container.memory
         told = f"limit {memory_text(limit)}" if limit else "no limit set: the machine's memory"
         return Outcome.failed(f"The container ran out of memory ({told}) and was killed.")
     if ended.code != 0:
-        return Outcome.failed(f"Exited with code {ended.code}{_signal_of(ended.code)}.{last_lines}")
+        lines = "\n".join(output.last_lines())
+        tail = f" Last lines of the log:\n{lines}" if lines else ""
+        return Outcome.failed(f"Exited with code {ended.code}{_signal_of(ended.code)}.{tail}")
     try:
         written = backend.read_file(
             started, RESULT_FILE, max_bytes=settings.BATON_TASK_RESULT_MAX_BYTES
         )
     except ContainerError as exc:
         return Outcome.failed(str(exc), retryable=False)
-    if written is None:
-        # As for a shell step: the last line of output is the result.
-        return Outcome(TaskState.SUCCESS, result=lines[-1] if lines else None)
-    return _written_result(output.writer.mask(written.decode("utf-8", "replace")))
+    mask = output.writer.mask
+    if written is not None:
+        return _written_result(mask(written.decode("utf-8", "replace")))
+    # As for a shell step, the last line of output is the result: of stdout, since
+    # Docker reads stdout and stderr apart and their order in the log may vary.
+    stdout = mask("\n".join(backend.last_lines(started, count=RESULT_LINES)))
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return Outcome(TaskState.SUCCESS, result=lines[-1] if lines else None)
 
 
 def _written_result(text: str) -> Outcome:

@@ -15,7 +15,7 @@ def container_output(greeting: str = "hello"):
         [
             "sh",
             "-c",
-            'echo "line one"; echo "to stderr" >&2; echo "param=$BATON_PARAM_GREETING arg=$1"',
+            'echo "line one"; echo "param=$BATON_PARAM_GREETING arg=$1"; echo "to stderr" >&2',
             "sh",
             greeting,
         ],
@@ -76,9 +76,3 @@ def container_missing_image():
 @workflow
 def container_out_of_memory():
     container("greedy", IMAGE, ["sh", "-c", "x=a; while true; do x=$x$x$x$x; done"], memory="8m")
-
-
-@workflow
-def container_fan_out():
-    for number in range(20):
-        container(f"echo_{number}", IMAGE, ["echo", f"number {number}"])
