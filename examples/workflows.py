@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from django.utils import timezone
 
-from workflows import Secret, context, shell, task, workflow
+from workflows import Secret, approval, context, shell, task, workflow
 
 
 @task
@@ -89,3 +89,28 @@ def count_rows(rows: int) -> str:
 def flaky_import(partner: Annotated[str, "Partner whose file to import"] = "acme"):
     """Import a partner's file; the download fails twice on purpose, then succeeds on retry."""
     count_rows(import_partner_file(partner))
+
+
+@task
+def prepare_payments(batch: str) -> dict:
+    context.logger.info("Preparing the supplier payments of batch %s", batch)
+    return {"batch": batch, "suppliers": 12, "total": 48_250}
+
+
+@task(pool="bank_api")
+def send_payments(payments: dict, decision: dict) -> str:
+    message = (
+        f"Sent {payments['suppliers']} payments ({payments['total']}) of batch "
+        f"{payments['batch']}, approved by {decision['approved_by']}"
+    )
+    print(message)
+    return message
+
+
+@workflow(tags=["demo", "finance"])
+def supplier_payment(batch: Annotated[str, "Payment batch to send"] = "2026-W48"):
+    """Prepare a batch of supplier payments, wait for Finance to approve it, then send it."""
+    payments = prepare_payments(batch)
+    decision = approval("Finance sign-off", approvers="group:Finance", timeout=timedelta(days=2))
+    payments >> decision
+    send_payments(payments, decision)

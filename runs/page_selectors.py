@@ -140,7 +140,8 @@ def run_headline_state(run: WorkflowRun, task_runs: list[TaskRun]) -> tuple[str,
     """What the run is doing, as (state, when its next retry is due).
 
     A running run whose only unfinished tasks wait for a retry is "retrying"
-    (its tasks are doing nothing until then).
+    (its tasks are doing nothing until then); one whose busiest tasks are on hold
+    (``waiting``) is "waiting".
     """
     if run.state != RunState.RUNNING:
         return run.state, None
@@ -150,4 +151,8 @@ def run_headline_state(run: WorkflowRun, task_runs: list[TaskRun]) -> tuple[str,
     if retrying and not any(task.state in busy for task in active):
         due = [task.next_attempt_at for task in retrying if task.next_attempt_at]
         return TaskState.UP_FOR_RETRY, min(due) if due else None
+    # Every unfinished task on hold (a pool slot, a check, a decision): the run waits.
+    on_hold = [task for task in active if task.state == TaskState.WAITING]
+    if on_hold and not any(task.state in busy for task in active):
+        return TaskState.WAITING, None
     return run.state, None

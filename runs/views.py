@@ -23,7 +23,7 @@ from .pagination import page_of
 from .pools import note_pool_use
 from .selectors import task_runs_of
 from .states import ACTIVE_TASK_STATES, TaskState
-from .templatetags.baton import retry_words, run_state
+from .templatetags.baton import retry_words, run_state, waiting_words
 from .timeline import timeline_of
 
 RUNS_PER_PAGE = 50
@@ -62,6 +62,14 @@ def run_detail(request, run_id: int):
     return response
 
 
+def _headline_words(run, headline, retry_at, task_runs) -> str:
+    if headline == TaskState.UP_FOR_RETRY:
+        return retry_words(retry_at)
+    if headline == TaskState.WAITING:  # what its first task on hold waits for
+        return waiting_words(next(t for t in task_runs if t.state == TaskState.WAITING))
+    return run_state(run)
+
+
 def _live_context(run, access, task_runs) -> dict:
     """What changes while the run runs: states, timings, timeline, the actions allowed."""
     headline, retry_at = run_headline_state(run, task_runs)
@@ -71,7 +79,7 @@ def _live_context(run, access, task_runs) -> dict:
         "workflow": run.workflow,
         "task_runs": task_runs,
         "headline": headline,
-        "headline_words": retry_words(retry_at) if retrying else run_state(run),
+        "headline_words": _headline_words(run, headline, retry_at, task_runs),
         "retrying": retrying,
         "active": not run.is_finished,
         "refresh_seconds": REFRESH_SECONDS,

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from runs.approvals import approve_step, reject_step
 from runs.execution.runner import run_task_run
 from runs.execution.statements import run_info
-from runs.models import TaskRun
+from runs.models import Pool, TaskRun
 from runs.services import ActionRefused, mark_task, trigger_run
 from tests.effects import Snapshot, changes_since
 from tests.pages_world import registry_with, synced_for_module
@@ -25,7 +25,7 @@ WORKFLOWS = Path(__file__).parent / "integration" / "workflows"
 
 class World:
     def __init__(self):
-        self.finance = Group.objects.create(name="Finance")
+        self.finance, _ = Group.objects.get_or_create(name="Finance")
         self.starter, self.approver, self.outsider = (
             make_user(name) for name in ("starter", "approver", "outsider")
         )
@@ -165,7 +165,9 @@ def test_the_run_page_shows_approve_and_reject_to_an_approver(client, world):
     client.force_login(world.approver)
     page = client.get(reverse("runs:detail", args=[step.run_id])).content.decode()
     assert "Waiting for a decision: Finance sign-off" in page
-    assert "Waiting for approval by Finance" in page  # the step's state, in the tasks
+    # The run's state and the step's, in words.
+    assert 'data-testid="run-state">Waiting for approval by Finance</span>' in page
+    assert page.count("Waiting for approval by Finance") == 2
     assert reverse("runs:approve_step", args=[step.run_id, "finance_sign_off"]) in page
     assert "Reason for rejecting (required)" in page
 
@@ -220,3 +222,17 @@ def test_the_home_page_lists_the_steps_waiting_for_the_users_approval(client, wo
         assert (
             "waits for your approval" not in client.get(reverse("workflows:list")).content.decode()
         )
+
+
+def test_the_demo_supplier_payment_sends_once_finance_approves(world):
+    Pool.objects.get_or_create(name="bank_api", defaults={"slots": 1})
+    workflow = Workflow.objects.get(slug="supplier_payment")
+    give_role(world.starter, "operator", workflow)
+    run = trigger_run(workflow=workflow, parameters={}, started_by=world.starter)
+    ids = dict(run.task_runs.values_list("task_name", "pk"))
+    assert run_task_run(ids["prepare_payments"]) == "success"
+    assert run_task_run(ids["finance_sign_off"]) == "waiting"
+    approve_step(task_run=TaskRun.objects.get(pk=ids["finance_sign_off"]), user=world.approver)
+    assert run_task_run(ids["send_payments"]) == "success"
+    sent = TaskRun.objects.get(pk=ids["send_payments"]).result
+    assert sent == "Sent 12 payments (48250) of batch 2026-W48, approved by approver"

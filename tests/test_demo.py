@@ -1,10 +1,11 @@
 """`manage.py up` starts one run of each demo workflow on its first start only."""
 
 import pytest
+from django.contrib.auth.models import Group
 
 from accounts.testing import make_user
 from examples.demo import start_demo_runs
-from runs.models import WorkflowRun
+from runs.models import Pool, WorkflowRun
 from runs.testing import in_process_worker, wait_for_run
 
 
@@ -23,3 +24,6 @@ def test_the_demo_runs_succeed_and_the_flaky_one_retries():
     assert flaky.attempt == 3
     assert start_demo_runs(user=admin) == []  # not again once runs exist
     assert WorkflowRun.objects.count() == 3
+    # What supplier_payment needs: its approvers group and the pool of its bank step.
+    assert Group.objects.filter(name="Finance").exists()
+    assert Pool.objects.filter(name="bank_api", slots=1).exists()

@@ -40,7 +40,7 @@ TASK_WORDS = {
     TaskState.UPSTREAM_FAILED: gettext_lazy("Not run: an earlier task failed"),
     TaskState.SKIPPED: gettext_lazy("Skipped"),
     TaskState.CANCELLED: gettext_lazy("Cancelled"),
-    TaskState.WAITING: gettext_lazy("Waiting"),
+    TaskState.WAITING: gettext_lazy("On hold"),  # for a pool slot, a check, a decision
 }
 TRIGGER_WORDS = {
     WorkflowRun.Trigger.MANUAL: gettext_lazy("By hand"),
