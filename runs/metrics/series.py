@@ -53,12 +53,6 @@ def run_families(slugs: dict[int, str]) -> list:
             **DURATION_BUCKETS.aggregates("started_at", "finished_at", only=finished),
         )
     )
-    in_state = GaugeMetricFamily(
-        f"{PREFIX}runs",
-        "Runs by workflow, trigger and state, now: queued and running ones, and finished "
-        "ones in the state they ended in (a run retried after it ended moves back).",
-        labels=["workflow", "trigger", "state"],
-    )
     started = defaultdict(int)
     durations = defaultdict(DURATION_BUCKETS.empty)
     counts = {}
@@ -68,12 +62,6 @@ def run_families(slugs: dict[int, str]) -> list:
         started[workflow, row["trigger"]] += row["started"]
         if row["state"] in FINISHED_RUN_STATES:
             DURATION_BUCKETS.add(durations[(workflow,)], row)
-    # Queued and running are written as 0 too, so "nothing runs now" is a value, not a gap.
-    for workflow, trigger in started:
-        for state in ACTIVE_RUN_STATES:
-            counts.setdefault((workflow, trigger, state), 0)
-    for labels, count in sorted(counts.items()):
-        in_state.add_metric(list(labels), count)
     started_family = CounterMetricFamily(
         f"{PREFIX}runs_started",
         "Runs that started (left the queue), by workflow and trigger.",
@@ -87,7 +75,23 @@ def run_families(slugs: dict[int, str]) -> list:
         ["workflow"],
         durations,
     )
-    return [in_state, started_family, duration_family]
+    return [_runs_in_state(counts, started), started_family, duration_family]
+
+
+def _runs_in_state(counts: dict, started: dict):
+    family = GaugeMetricFamily(
+        f"{PREFIX}runs",
+        "Runs by workflow, trigger and state, now: queued and running ones, and finished "
+        "ones in the state they ended in (a run retried after it ended moves back).",
+        labels=["workflow", "trigger", "state"],
+    )
+    # Queued and running are written as 0 too, so "nothing runs now" is a value, not a gap.
+    for workflow, trigger in started:
+        for state in ACTIVE_RUN_STATES:
+            counts.setdefault((workflow, trigger, state), 0)
+    for labels, count in sorted(counts.items()):
+        family.add_metric(list(labels), count)
+    return family
 
 
 def task_families(slugs: dict[int, str]) -> list:
