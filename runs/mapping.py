@@ -133,9 +133,8 @@ def after_instance_end(task_run: TaskRun) -> None:
 
 
 def _active_instances(run_id: int, parent: str) -> bool:
-    return TaskRun.objects.filter(
-        run_id=run_id, map_parent=parent, state__in=ACTIVE_TASK_STATES
-    ).exists()
+    instances = TaskRun.objects.filter(run_id=run_id, map_parent=parent, map_index__isnull=False)
+    return instances.filter(state__in=ACTIVE_TASK_STATES).exists()
 
 
 @survives_outages
@@ -191,8 +190,3 @@ def finish_stuck_maps(limit: int) -> int:
     steps = TaskRun.objects.filter(state=TaskState.RUNNING, map_count__isnull=False)
     pairs = list(steps.values_list("run_id", "task_name")[:limit])
     return sum(finish_map_if_done(run_id, name) for run_id, name in pairs)
-
-
-def instance_item(task_run: TaskRun):
-    """The item a map instance was made with."""
-    return TaskRun.objects.values_list("map_item", flat=True).get(pk=task_run.pk)

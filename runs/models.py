@@ -252,11 +252,12 @@ class TaskRun(models.Model):
                 condition=Q(state__in=ACTIVE_TASK_STATES),
                 name="taskrun_active_by_state",
             ),
-            # The instances of one mapped step, in order: its results, its counts by state.
+            # The instances of one mapped step: "is one still to do?", asked as each ends
+            # (state leads after the step, so the answer is one index probe), their counts.
             models.Index(
-                fields=["run", "map_parent", "map_index"],
+                fields=["run", "map_parent", "state"],
                 condition=Q(map_index__isnull=False),
-                name="taskrun_map_instances",
+                name="taskrun_map_instance_states",
             ),
             # "How many of this pool's slots are in use, who waits for one" (runs.pools).
             models.Index(
@@ -302,7 +303,7 @@ class Pool(models.Model):
         max_length=100,
         unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "Use letters, digits, _, - and .")],
-        help_text="As tasks name it: @task(pool=\"warehouse\").",
+        help_text='As tasks name it: @task(pool="warehouse").',
     )
     slots = models.PositiveIntegerField(
         default=1, help_text="How many of its tasks may run at once (0 holds them all)."

@@ -11,10 +11,10 @@ from workflows.tasks import TaskOptions
 
 from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
+from ..mapping import after_instance_end, finish_map_if_done
 from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..notifications import events as notifications
 from ..pools import release_slot
-from ..mapping import after_instance_end
 from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
@@ -95,8 +95,10 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     if _recorded(moved, task_run, TaskState.SUCCESS, now) is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
         return None
-    after_instance_end(task_run)
-    if not run_has_active_tasks(task_run.run_id):
+    if task_run.map_parent:
+        # Its step is running until its last instance ends: the one check that matters.
+        finish_map_if_done(task_run.run_id, task_run.map_parent)
+    elif not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
 

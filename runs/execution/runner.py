@@ -20,7 +20,7 @@ from ..branching import followed_branch
 from ..containers.refusal import refuse_without_docker
 from ..containers.step import run_container_step
 from ..dispatch import send_task_run
-from ..mapping import expand_map, instance_item
+from ..mapping import expand_map
 from ..models import TaskRun
 from ..pools import PoolMissing, require_pool
 from ..states import TaskState
@@ -168,7 +168,7 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
             return run_shell_task(argv, env=environment, cwd=cwd, active=active)
         args, kwargs = node.resolve_call(params=prepared.params, results=prepared.results)
         if task_run.map_parent:
-            kwargs[node.map_argument] = instance_item(task_run)
+            kwargs[node.map_argument] = task_run.map_item
         context = TaskContext(
             run_id=task_run.run_id,
             workflow=task_run.run_info.workflow,

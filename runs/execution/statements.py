@@ -33,6 +33,7 @@ CLAIMED_COLUMNS = (
     "wait_deadline",
     "map_parent",  # an instance of a mapped step (runs.mapping)
     "map_index",
+    "map_item",
 )
 
 
@@ -101,6 +102,7 @@ def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     downstream = TaskRun._meta.get_field("downstream").from_db_value(row[-1], None, connection)
     claimed = dict(zip(CLAIMED_COLUMNS, row[:-1], strict=True))
     claimed["wait_deadline"] = _aware(claimed["wait_deadline"])
+    claimed["map_item"] = _json("map_item", claimed["map_item"])
     task_run = TaskRun(
         **claimed,
         downstream=downstream,
@@ -111,6 +113,10 @@ def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     )
     task_run.run_info = run_info(task_run.run_id)
     return task_run
+
+
+def _json(column: str, value):
+    return TaskRun._meta.get_field(column).from_db_value(value, None, connection)
 
 
 def _aware(value) -> datetime | None:
