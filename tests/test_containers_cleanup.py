@@ -15,6 +15,9 @@ from runs.services import trigger_run
 from runs.testing import stub_broker, use_workflows
 from workflows.models import Workflow
 
+# One xdist worker runs the Docker tests, so that one daemon (of the tests' own) serves them.
+pytestmark = pytest.mark.xdist_group("docker")
+
 WORKFLOWS = Path(__file__).parent / "container_workflows"
 
 

@@ -17,6 +17,9 @@ from runs.services import trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
 from workflows.models import Workflow
 
+# One xdist worker runs the Docker tests, so that one daemon (of the tests' own) serves them.
+pytestmark = pytest.mark.xdist_group("docker")
+
 STEPS = """
 from datetime import timedelta
 

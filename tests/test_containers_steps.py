@@ -18,6 +18,9 @@ from runs.testing import in_process_worker, use_workflows, wait_for_run
 from tests.processes import wait_until
 from workflows.models import Workflow
 
+# One xdist worker runs the Docker tests, so that one daemon (of the tests' own) serves them.
+pytestmark = pytest.mark.xdist_group("docker")
+
 WORKFLOWS = Path(__file__).parent / "container_workflows"
 TOKEN = "c0ntainer-s3cret"
 
