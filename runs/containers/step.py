@@ -25,7 +25,7 @@ from ..execution.watch import ActiveTask
 from ..models import TaskRun
 from ..states import TaskState
 from .backend import ContainerBackend, ContainerError, ContainerRequest, Exit, Started
-from .docker_backend import connect
+from .docker_backend import connect as connect_docker
 from .labels import attempt_labels
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def run_container_step(
     params: dict,
     results: dict,
     active: ActiveTask,
-    connect: Callable[[], ContainerBackend] = connect,
+    connect: Callable[[], ContainerBackend] = connect_docker,
 ) -> Outcome:
     """Run the attempt's container to its end, or until a timeout or cancel stops it."""
     request = container_request(task_run, node, params=params, results=results)
@@ -134,6 +134,7 @@ def container_environment(task_run: TaskRun, step_env: dict, *, params: dict) ->
 
 @survives_outages
 def record_image_digest(task_run: TaskRun, digest: str) -> None:
+    digest = digest[: TaskRun._meta.get_field("image_digest").max_length]
     task_run.image_digest = digest  # kept on the TaskAttempt if this attempt fails
     TaskRun.objects.filter(
         pk=task_run.pk, state=TaskState.RUNNING, attempt=task_run.attempt
