@@ -128,37 +128,27 @@ def test_the_owners_get_an_email_in_their_language(engine, smtp, hooks):
     assert "Dernières lignes du journal" in french["body"]
 
 
-def test_a_group_and_an_email_channel_get_one_message_each(engine, smtp, hooks):
+def success_rule(workflow, **to) -> NotificationRule:
+    return NotificationRule.objects.create(
+        workflow=workflow, on_failure=False, on_success=True, **{"to_owners": False, **to}
+    )
+
+
+def test_a_group_an_email_list_slack_and_teams_get_one_message_each(engine, smtp, hooks):
     workflow = Workflow.objects.get(slug="quick_job")
     team = Group.objects.create(name="Data team")
-    member = User.objects.create_user("dana", email="dana@example.com")
-    member.groups.add(team)
+    User.objects.create_user("dana", email="dana@example.com").groups.add(team)
+    success_rule(workflow, group=team)
+    success_rule(workflow, group=team)  # the same group again: still one message
     mailing = Channel.objects.create(name="ops-list", kind="email", addresses="ops@example.com")
-    NotificationRule.objects.create(
-        workflow=workflow, on_failure=False, on_success=True, to_owners=False, group=team
-    )
-    NotificationRule.objects.create(
-        workflow=workflow, on_failure=False, on_success=True, to_owners=False, channel=mailing
-    )
-    NotificationRule.objects.create(  # the same group again: still one message
-        workflow=workflow, on_failure=False, on_success=True, to_owners=False, group=team
-    )
+    success_rule(workflow, channel=mailing)
+    for kind in ("slack", "teams"):
+        success_rule(workflow, channel=channel(hooks, kind=kind, path=f"/{kind}", name=kind))
     run = run_of("quick_job")
     assert run.state == "success"
-    delivered(count=2)
+    delivered(count=4)
     assert sorted(m["to"][0] for m in smtp.messages) == ["dana@example.com", "ops@example.com"]
     assert all("succeeded" in m["subject"] for m in smtp.messages)
-
-
-def test_slack_and_teams_get_their_own_json(engine, hooks):
-    workflow = Workflow.objects.get(slug="quick_job")
-    for kind in ("slack", "teams"):
-        rule_channel = channel(hooks, kind=kind, path=f"/{kind}", name=kind)
-        NotificationRule.objects.create(
-            workflow=workflow, on_success=True, to_owners=False, channel=rule_channel
-        )
-    run = run_of("quick_job")
-    delivered(count=2)
     [slack] = hooks.posts_to("/slack")
     assert slack.json()["text"].startswith(f"*[Baton] Quick job #{run.number} succeeded*")
     [teams] = hooks.posts_to("/teams")
@@ -167,51 +157,35 @@ def test_slack_and_teams_get_their_own_json(engine, hooks):
     assert card["potentialAction"][0]["targets"][0]["uri"] == f"{SITE}/runs/{run.pk}/"
 
 
-def test_a_slack_error_is_retried_then_failed_with_its_answer_and_the_run_unaffected(engine, hooks):
+def test_failed_deliveries_are_retried_then_kept_with_the_answer_and_the_run_unaffected(
+    engine, smtp, hooks
+):
     hooks.answers["/slack"] = (404, "no_service")
+    smtp.refuse = "550 5.1.1 No such mailbox here"
     workflow = Workflow.objects.get(slug="quick_job")
-    slack = channel(hooks, kind="slack", path="/slack", name="slack")
-    NotificationRule.objects.create(
-        workflow=workflow, on_success=True, to_owners=False, channel=slack
-    )
+    slack = success_rule(workflow, channel=channel(hooks, kind="slack", path="/slack")).channel
+    closed = Channel.objects.create(name="nowhere", kind="webhook", url="http://127.0.0.1:9/T0KEN")
+    success_rule(workflow, channel=closed)
+    success_rule(workflow, to_owners=True)
+    olive = owner(workflow)
     run = run_of("quick_job")
-    delivered("failed")
-    notification = Notification.objects.get()
-    assert notification.attempts == 3
-    assert notification.answer == "HTTP 404 Not Found: no_service"
+    delivered("failed", count=3)
+    answers = {
+        n.channel or n.user: (n.answer, n.attempts)
+        for n in Notification.objects.select_related("channel", "user")
+    }
+    assert answers[slack] == ("HTTP 404 Not Found: no_service", 3)
     assert len(hooks.posts_to("/slack")) == 3
+    closed_answer, closed_attempts = answers[closed]
+    assert closed_attempts == 3
+    assert closed_answer.startswith("Could not reach http://127.0.0.1:9:")
+    assert "T0KEN" not in closed_answer  # a webhook's path may be its secret
+    smtp_answer, _attempts = answers[olive]
+    assert "550" in smtp_answer and "No such mailbox here" in smtp_answer
+    assert smtp.messages == []
     run.refresh_from_db()
     assert run.state == "success"
     assert run.task_runs.get().state == "success"
-
-
-def test_a_refusing_smtp_server_is_retried_then_failed_with_its_answer(engine, smtp):
-    smtp.refuse = "550 5.1.1 No such mailbox here"
-    workflow = Workflow.objects.get(slug="quick_job")
-    NotificationRule.objects.create(workflow=workflow, on_success=True, to_owners=True)
-    owner(workflow)
-    run_of("quick_job")
-    delivered("failed")
-    notification = Notification.objects.get()
-    assert notification.attempts == 3
-    assert "550" in notification.answer and "No such mailbox here" in notification.answer
-    assert smtp.messages == []
-
-
-def test_a_wrong_webhook_url_is_failed_saying_the_server_cannot_be_reached(engine, hooks):
-    workflow = Workflow.objects.get(slug="quick_job")
-    closed = Channel.objects.create(
-        name="nowhere", kind="webhook", url="http://127.0.0.1:9/services/T0KEN"
-    )
-    NotificationRule.objects.create(
-        workflow=workflow, on_success=True, to_owners=False, channel=closed
-    )
-    run = run_of("quick_job")
-    delivered("failed")
-    answer = Notification.objects.get().answer
-    assert answer.startswith("Could not reach http://127.0.0.1:9:")
-    assert "T0KEN" not in answer  # a webhook's path may be its secret
-    assert WorkflowRun.objects.get(pk=run.pk).state == "success"
 
 
 def test_a_retry_notifies_the_retry_rule(engine, hooks):
@@ -226,32 +200,25 @@ def test_a_retry_notifies_the_retry_rule(engine, hooks):
     assert "(attempt 1 of 2) and will be tried again" in body["text"]
 
 
-def test_notify_me_sends_the_end_to_whoever_clicked_run(engine, smtp, client):
+def test_notify_me_sends_the_end_to_whoever_clicked_run_and_only_then(engine, smtp, client):
     workflow = Workflow.objects.get(slug="quick_job")
     clicker = User.objects.create_user("ines", email="ines@example.com", password="pw")
     for codename in ("view_workflow", "trigger_workflow"):
         assign_perm(codename, clicker, workflow)
     client.force_login(clicker)
+    client.post("/workflows/quick_job/run/", {})  # the box left unticked
+    wait_for_run(WorkflowRun.objects.get(workflow=workflow))
+    assert not Notification.objects.exists()
+
     page = client.get("/workflows/quick_job/run/", HTTP_ACCEPT_LANGUAGE="fr")
     assert "Me prévenir quand elle se termine" in page.content.decode()
     client.post("/workflows/quick_job/run/", {"notify-me": "on"}, HTTP_ACCEPT_LANGUAGE="fr")
-    run = wait_for_run(WorkflowRun.objects.get(workflow=workflow))
+    run = wait_for_run(WorkflowRun.objects.filter(workflow=workflow).first())
     delivered()
     [message] = smtp.messages
     assert message["to"] == ["ines@example.com"]
     assert message["subject"] == f"[Baton] Quick job #{run.number} a réussi"
     assert Notification.objects.get().why == "Notify me when it ends"
-
-
-def test_without_the_box_nobody_is_told(engine, smtp, client):
-    workflow = Workflow.objects.get(slug="quick_job")
-    clicker = User.objects.create_user("ines", email="ines@example.com")
-    for codename in ("view_workflow", "trigger_workflow"):
-        assign_perm(codename, clicker, workflow)
-    client.force_login(clicker)
-    client.post("/workflows/quick_job/run/", {})
-    wait_for_run(WorkflowRun.objects.get(workflow=workflow))
-    assert not Notification.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="concurrent writers need PostgreSQL")
@@ -285,3 +252,40 @@ def test_two_concurrent_senders_send_each_message_once(transactional_db, fast, h
 def test_french_strings_are_compiled():
     with translation.override("fr"):
         assert translation.gettext("Notify me when it ends") != "Notify me when it ends"
+
+
+def test_a_database_outage_is_waited_out_and_the_message_sent_after(
+    transactional_db, fast, hooks, monkeypatch, caplog
+):
+    from django.db import OperationalError
+
+    from runs.execution import reconnect
+    from runs.notifications import outbox
+
+    monkeypatch.setattr(reconnect, "connection_lost", lambda exc: True)  # SQLite stays usable
+    workflow = Workflow.objects.create(slug="wf", title="Wf")
+    Notification.objects.create(
+        key="k",
+        event="missed_schedule",
+        workflow=workflow,
+        channel=channel(hooks),
+        details={"slot": "2026-05-04T13:00:00+00:00", "reason": "its code is gone"},
+    )
+    real_claim, calls = outbox.claim, []
+
+    def claim_during_an_outage(pk, now):
+        calls.append(pk)
+        if len(calls) <= 4:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_claim(pk, now)
+
+    monkeypatch.setattr(outbox, "claim", claim_during_an_outage)
+    sender = outbox.SenderThread()
+    sender.tick()  # the database is "down": nothing sent, nothing raised
+    sender.tick()
+    assert hooks.posts == []
+    assert Notification.objects.get().state == "pending"
+    sender.tick()  # back
+    assert len(hooks.posts) == 1
+    assert Notification.objects.get().state == "sent"
+    assert sum("Database unreachable" in r.message for r in caplog.records) == 1
