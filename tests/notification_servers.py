@@ -33,7 +33,11 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         email = message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append(
-            {"to": list(envelope.rcpt_tos), "subject": email["subject"], "body": email.get_content()}
+            {
+                "to": list(envelope.rcpt_tos),
+                "subject": email["subject"],
+                "body": email.get_content(),
+            }
         )
         return "250 Message accepted for delivery"
 

@@ -226,3 +226,26 @@ def test_a_staff_member_writes_rules_only_for_workflows_they_manage(world, clien
     )
     assert refused.status_code == 200  # the form again, with the choice refused
     assert not NotificationRule.objects.exists()
+
+
+def test_admins_see_each_delivery_and_send_a_failed_one_again(world, admin_client_):
+    workflow, hook = world
+    failed = Notification.objects.create(
+        key="k1",
+        event="missed_schedule",
+        workflow=workflow,
+        channel=hook,
+        state="failed",
+        attempts=5,
+        answer="HTTP 500 Internal Server Error: boom",
+    )
+    listing = admin_client_.get("/admin/runs/notification/").content.decode()
+    assert "hook" in listing and "failed" in listing
+    page = admin_client_.get(f"/admin/runs/notification/{failed.pk}/change/").content.decode()
+    assert "HTTP 500 Internal Server Error: boom" in page
+    admin_client_.post(
+        "/admin/runs/notification/",
+        {"action": "send_again", "_selected_action": [failed.pk]},
+    )
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempts) == ("pending", 0)
