@@ -6,7 +6,7 @@ from runs.models import Pool, WorkflowRun
 from runs.services import trigger_run
 from workflows.models import Workflow
 
-DEMO_WORKFLOWS = ("sales_report", "backup_files", "flaky_import")
+DEMO_WORKFLOWS = ("sales_report", "backup_files", "flaky_import", "regional_orders")
 
 
 def start_demo_runs(*, user) -> list[WorkflowRun]:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from django.utils import timezone
 
-from workflows import Secret, approval, context, shell, task, workflow
+from workflows import Secret, approval, branch, context, group, shell, task, workflow
 
 
 @task
@@ -114,3 +114,51 @@ def supplier_payment(batch: Annotated[str, "Payment batch to send"] = "2026-W48"
     decision = approval("Finance sign-off", approvers="group:Finance", timeout=timedelta(days=2))
     payments >> decision
     send_payments(payments, decision)
+
+
+@task
+def count_orders(region: str, days: int) -> dict:
+    rng = random.Random(f"{region}{timezone.localdate()}")
+    orders = sum(rng.randint(20, 120) for _ in range(days))
+    context.logger.info("%s: %d orders over %d days", region, orders, days)
+    return {"region": region, "orders": orders}
+
+
+@task
+def add_up_regions(counts: list[dict]) -> dict:
+    return {"orders": sum(c["orders"] for c in counts), "regions": len(counts)}
+
+
+@branch
+def busy_or_quiet(total: dict, alert_over: int) -> str:
+    return "alert_sales" if total["orders"] > alert_over else "archive_totals"
+
+
+@task
+def alert_sales(total: dict) -> str:
+    print(f"Busy week: {total['orders']} orders in {total['regions']} regions")
+    return "alerted"
+
+
+@task
+def archive_totals(total: dict) -> str:
+    print(f"Quiet week: {total['orders']} orders archived")
+    return "archived"
+
+
+@workflow(tags=["demo", "mapping"])
+def regional_orders(
+    regions: Annotated[list[str], "Regions to count, one per line"] = [  # noqa: B006
+        "north",
+        "south",
+        "east",
+        "west",
+    ],
+    days: Annotated[int, "Days to count"] = 7,
+    alert_over: Annotated[int, "Alert sales above this many orders"] = 2000,
+):
+    """Count each region's orders in a step of its own, add them up, then alert or archive."""
+    with group("collect") as collect:
+        total = add_up_regions(count_orders.map(regions, days=days))
+    choice = busy_or_quiet(total, alert_over)
+    collect >> choice >> [alert_sales(total), archive_totals(total)]
