@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -316,3 +317,20 @@ def test_an_unreachable_database_answers_503_not_a_traceback(db, monkeypatch):
     assert response.status_code == 503
     assert b"The database is busy or restarting" in response.content
     assert b"Traceback" not in response.content
+
+
+def test_a_scrape_costs_the_same_queries_however_large_the_history(known, client, settings):
+    settings.BATON_METRICS_TOKEN = TOKEN
+    client.get("/metrics", **WITH_TOKEN)  # the workflows' code is loaded once per process
+    # Heartbeats, workflow slugs, workflows, runs, task runs, kept attempts, queues,
+    # scheduler lag, counters, audit events.
+    with CaptureQueriesContext(connection) as small:
+        client.get("/metrics", **WITH_TOKEN)
+    billing = Workflow.objects.get(slug="billing")
+    for number in range(10, 40):
+        run = _run(billing, number, "api", "failed", started=known, seconds=2, now=known)
+        load = _task(run, "load", "failed", attempt=1, start=known, seconds=1)
+        TaskAttempt.objects.create(task_run=load, number=1, state="failed")
+    with CaptureQueriesContext(connection) as large:
+        client.get("/metrics", **WITH_TOKEN)
+    assert len(small) == len(large) == 10
