@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from runs.execution.runner import run_task_run
@@ -217,3 +218,22 @@ def test_a_bad_wait_pool_or_approval_is_a_definition_error_at_its_line(body, mes
 def test_a_bad_priority_is_a_definition_error():
     with pytest.raises(DefinitionError, match="priority must be a whole number, not 'high'"):
         task(priority="high")(lambda: None)
+
+
+def test_the_pool_admin_shows_its_use_and_more_slots_start_waiting_tasks(loaded, client):
+    from accounts.testing import make_user
+
+    Pool.objects.create(name="warehouse", slots=0)  # holds every task
+    run = start("warehouse_a", marks="/dev/null")
+    for task_run in run.task_runs.all():
+        assert run_task_run(task_run.pk) is None
+    assert run.task_runs.filter(state="waiting").count() == 3
+    client.force_login(make_user("root", superuser=True))
+    page = client.get(reverse("admin:runs_pool_changelist")).content.decode()
+    assert '<td class="field-waiting">3</td>' in page
+
+    pool = Pool.objects.get()
+    change = reverse("admin:runs_pool_change", args=[pool.pk])
+    client.post(change, {"slots": 2, "description": "the data warehouse"})
+    states = sorted(run.task_runs.values_list("state", flat=True))
+    assert states == ["queued", "queued", "waiting"]

@@ -92,10 +92,13 @@ def claim(task_run_id: int) -> TaskRun | None:
 
 @survives_outages
 def _resend_early_retry(task_run_id: int, now) -> None:
-    # A delayed message may arrive before the retry is due by this machine's clock.
+    # A delayed message may arrive before the retry (or a wait's check) is due by this
+    # machine's clock.
     row = (
         TaskRun.objects.filter(
-            pk=task_run_id, state=TaskState.UP_FOR_RETRY, next_attempt_at__gt=now
+            pk=task_run_id,
+            state__in=(TaskState.UP_FOR_RETRY, TaskState.WAITING),
+            next_attempt_at__gt=now,
         )
         .values_list("next_attempt_at", "queue")
         .first()
