@@ -33,7 +33,7 @@ from workflows.sync import sync_workflows
 from . import recovery
 from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unreachable
 from .leader import leader_lock
-from .notifications.events import schedule_missed
+from .notifications.events import schedule_missed, slots_skipped
 from .presence import ProcessKind, forget_heartbeat, prune_heartbeats, record_heartbeat
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,7 @@ def start_scheduled_run(slot: DueSlot):
             PeriodicTask.objects.filter(pk=task.pk).update(
                 last_run_at=slot.at, total_run_count=F("total_run_count") + 1
             )
+            slots_skipped(schedule, previous=slot.previous, started=slot.at)
     except IntegrityError:
         logger.info("Slot %s of %s already started elsewhere", slot.at, workflow.slug)
         return None

@@ -249,3 +249,27 @@ def test_admins_see_each_delivery_and_send_a_failed_one_again(world, admin_clien
     )
     failed.refresh_from_db()
     assert (failed.state, failed.attempts) == ("pending", 0)
+
+
+def test_slots_skipped_while_the_scheduler_was_down_are_told_once(db):
+    with use_workflows(SCHEDULED), stub_broker():
+        hook = Channel.objects.create(name="hook", kind="webhook", url="http://127.0.0.1:9/")
+        for slug in ("hourly_report", "hourly_catchup"):
+            workflow = Workflow.objects.get(slug=slug)
+            NotificationRule.objects.create(
+                workflow=workflow, on_missed_schedule=True, to_owners=False, channel=hook
+            )
+            schedule = WorkflowSchedule.objects.get(workflow=workflow)
+            schedule.periodic_task.__class__.objects.filter(pk=schedule.periodic_task_id).update(
+                last_run_at=NOON
+            )
+        scheduler = Scheduler(clock=lambda: NOON + timedelta(hours=5, minutes=30))
+        scheduler.tick()
+        scheduler.tick()
+    notification = Notification.objects.get()  # none for the workflow with catch-up
+    assert notification.workflow.slug == "hourly_report"
+    assert notification.details["skipped"] == 4  # 13:00 to 16:00; 17:00 ran
+    words = render(notification)
+    assert words.subject == "[Baton] Hourly report missed 4 scheduled runs"
+    assert "4 runs of Hourly report due from" in words.text
+    assert "only the latest slot ran" in words.text

@@ -18,11 +18,15 @@ from django.db import transaction
 from workflows.models import Workflow
 from workflows.notify import CHANNEL_PREFIX, GROUP_PREFIX, OWNERS
 from workflows.registry import get_registry
+from workflows.schedules import slots_between
 
 from .models import END_EVENTS, Channel, Event, Notification, NotificationRule, RunSubscription
 from .recipients import language_of, owners_of
 
 logger = logging.getLogger(__name__)
+
+# Slots counted when a schedule skipped some during downtime ("at least 1000").
+SKIPPED_COUNTED = 1000
 
 
 @dataclass
@@ -96,6 +100,32 @@ def schedule_missed(schedule, *, slot: datetime, reason: str) -> int:
         recipients,
         f"schedule{schedule.pk}@{slot.isoformat()}",
         details={"slot": slot.isoformat(), "reason": reason, "schedule": str(schedule)},
+    )
+
+
+def slots_skipped(schedule, *, previous: datetime | None, started: datetime) -> int:
+    """After downtime, a schedule without catch-up ran only its latest slot: the others missed.
+
+    ``previous``: its slot before the downtime; ``started``: the slot that just ran.
+    """
+    if previous is None or schedule.workflow.catchup:
+        return 0
+    skipped = slots_between(schedule.periodic_task, previous, started, limit=SKIPPED_COUNTED)[:-1]
+    if not skipped:
+        return 0
+    workflow = schedule.workflow
+    return _write(
+        Event.MISSED_SCHEDULE,
+        workflow,
+        _from_rules(workflow, Event.MISSED_SCHEDULE),
+        f"schedule{schedule.pk}@{started.isoformat()}/skipped",
+        details={
+            "skipped": len(skipped),
+            "first": skipped[0].isoformat(),
+            "last": skipped[-1].isoformat(),
+            "slot": started.isoformat(),
+            "schedule": str(schedule),
+        },
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..models import TaskLogChunk, TaskRun
 from ..states import TaskState
@@ -85,6 +86,8 @@ def _words(notification: Notification, run, task) -> tuple[str, list[str]]:
             )
             % (facts | {"expected": duration_text(timedelta(seconds=expected))})
         ]
+    elif "skipped" in notification.details:
+        return _skipped_words(notification, facts)
     else:
         slot = notification.details.get("slot")
         facts |= {
@@ -94,6 +97,26 @@ def _words(notification: Notification, run, task) -> tuple[str, list[str]]:
         subject = _("%(workflow)s missed a scheduled run") % facts
         lines = [_("The run of %(workflow)s due at %(slot)s did not start: %(reason)s") % facts]
     return f"[Baton] {subject}", lines
+
+
+def _skipped_words(notification: Notification, facts: dict) -> tuple[str, list[str]]:
+    details = notification.details
+    facts |= {
+        "count": details["skipped"],
+        "first": local_time(datetime.fromisoformat(details["first"])),
+        "last": local_time(datetime.fromisoformat(details["last"])),
+        "slot": local_time(datetime.fromisoformat(details["slot"])),
+    }
+    subject = _("%(workflow)s missed %(count)s scheduled runs") % facts
+    line = ngettext(
+        "The run of %(workflow)s due at %(first)s did not start: Baton's scheduler was not "
+        "running. Without catch-up, only the latest slot ran, at %(slot)s.",
+        "%(count)s runs of %(workflow)s due from %(first)s to %(last)s did not start: "
+        "Baton's scheduler was not running. Without catch-up, only the latest slot ran, "
+        "at %(slot)s.",
+        details["skipped"],
+    )
+    return f"[Baton] {subject}", [line % facts]
 
 
 def _task_of(notification: Notification) -> TaskRun | None:
