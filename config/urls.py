@@ -2,7 +2,10 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 
+from config.admin_layout import arrange
 from config.api import api
+
+arrange(admin.site)  # one Baton section; third-party models admins do not need hidden
 
 
 def _api_urls():

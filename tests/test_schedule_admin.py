@@ -122,3 +122,90 @@ def test_a_staff_user_adds_schedules_only_to_workflows_they_may_change(client, e
             "baton_schedule__workflow__slug", flat=True
         )
     ) == ["sales_report"]
+
+
+# --- Timing typed in place, parameters as the workflow's form ------------------------------------
+
+
+def test_an_admin_types_a_cron_expression_and_fills_the_parameters_as_a_form(admin_client):
+    workflow = Workflow.objects.get(slug="sales_report")
+    add = f"/admin/workflows/workflowschedule/add/?workflow={workflow.pk}"
+
+    page = admin_client.get(add).content.decode()
+    response = admin_client.post(
+        add,
+        {
+            "workflow": workflow.pk,
+            "name": "South on working days",
+            "cron": "0 6 * * 1-5",
+            "enabled": "on",
+            "param_region": "south",
+            "param_top_n": "5",
+            "param_threshold": "2500",
+            "param_recipients": "ops@example.com",
+        },
+    )
+
+    assert 'name="param_region"' in page and 'name="parameters"' not in page
+    assert response.status_code == 302, response.content.decode()[:3000]
+    schedule = WorkflowSchedule.objects.get(periodic_task__name="South on working days")
+    cron = schedule.periodic_task.crontab
+    assert (cron.minute, cron.hour, cron.day_of_week) == ("0", "6", "1-5")
+    assert schedule.parameters["region"] == "south" and schedule.parameters["top_n"] == 5
+    assert schedule.parameters["dry_run"] is False  # an unticked box
+
+
+def test_a_bad_cron_or_parameter_is_an_error_beside_it_and_saves_nothing(admin_client):
+    workflow = Workflow.objects.get(slug="sales_report")
+    add = f"/admin/workflows/workflowschedule/add/?workflow={workflow.pk}"
+    before = PeriodicTask.objects.count()
+
+    bad_cron = admin_client.post(
+        add, {"workflow": workflow.pk, "name": "X", "cron": "61 * * * *", "param_region": "north"}
+    )
+    bad_value = admin_client.post(
+        add,
+        {
+            "workflow": workflow.pk,
+            "name": "Y",
+            "every": "2",
+            "every_unit": "hours",
+            "param_region": "mars",
+            "param_top_n": "1",
+            "param_threshold": "1",
+        },
+    )
+
+    assert "cron schedule &#x27;61 * * * *&#x27; is invalid" in bad_cron.content.decode()
+    assert "“mars” is not a valid choice" in bad_value.content.decode()
+    assert PeriodicTask.objects.count() == before
+
+
+def test_an_interval_or_a_one_off_time_is_typed_in_place(admin_client):
+    workflow = Workflow.objects.get(slug="backup_files")
+    add = "/admin/workflows/workflowschedule/add/"
+
+    admin_client.post(
+        add,
+        {
+            "workflow": workflow.pk,
+            "name": "Every 2 h",
+            "every": "2",
+            "every_unit": "hours",
+            "parameters": "{}",
+        },
+    )
+    admin_client.post(
+        add,
+        {
+            "workflow": workflow.pk,
+            "name": "Once",
+            "once_at": "2030-01-02T03:04",
+            "parameters": "{}",
+        },
+    )
+
+    every = PeriodicTask.objects.get(name="Every 2 h")
+    once = PeriodicTask.objects.get(name="Once")
+    assert (every.interval.every, every.interval.period) == (2, "hours")
+    assert once.clocked.clocked_time.isoformat() == "2030-01-02T03:04:00+00:00" and once.one_off

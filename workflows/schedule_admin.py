@@ -23,15 +23,26 @@ from .errors import ParameterErrors
 from .models import WorkflowSchedule
 from .parameter_fields import StorableJSONField
 from .registry import get_registry
+from .schedule_form_parts import (
+    TIMING_FIELDS,
+    ScheduleTimingMixin,
+    form_with_parameter_fields,
+    parameter_field_names,
+    workflow_from_query,
+)
 from .schedules import BATON_TASK, describe
 
 
-class WorkflowScheduleForm(forms.ModelForm):
+class WorkflowScheduleForm(ScheduleTimingMixin, forms.ModelForm):
     name = forms.CharField(max_length=200, help_text="A name for this schedule, unique.")
-    crontab = forms.ModelChoiceField(CrontabSchedule.objects.all(), required=False)
-    interval = forms.ModelChoiceField(IntervalSchedule.objects.all(), required=False)
+    crontab = forms.ModelChoiceField(
+        CrontabSchedule.objects.all(), required=False, help_text="Or pick an existing crontab row."
+    )
+    interval = forms.ModelChoiceField(
+        IntervalSchedule.objects.all(), required=False, help_text="Or an existing interval row."
+    )
     clocked = forms.ModelChoiceField(
-        ClockedSchedule.objects.all(), required=False, help_text="For a one-off run."
+        ClockedSchedule.objects.all(), required=False, help_text="Or an existing one-off time."
     )
     enabled = forms.BooleanField(required=False, initial=True)
 
@@ -49,16 +60,23 @@ class WorkflowScheduleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        timings = [name for name in ("crontab", "interval", "clocked") if data.get(name)]
+        timings = [name for name in TIMING_FIELDS if data.get(name)]
         if len(timings) != 1:
-            raise forms.ValidationError("Choose exactly one of crontab, interval or clocked.")
+            raise forms.ValidationError(
+                "Choose exactly one of crontab, interval or clocked. Type a cron expression, "
+                "an interval (every N minutes, hours or days) or a one-off time, or pick one "
+                "existing row."
+            )
         name = data.get("name")
         others = PeriodicTask.objects.filter(name=name)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.periodic_task_id)
         if name and others.exists():
             self.add_error("name", "Another schedule already has this name.")
-        self._check_parameters(data)
+        if self.uses_parameter_fields():
+            self.clean_parameter_fields(data)
+        else:
+            self._check_parameters(data)
         return data
 
     def _check_parameters(self, data):
@@ -76,6 +94,7 @@ class WorkflowScheduleForm(forms.ModelForm):
     def save(self, commit=True):
         schedule = super().save(commit=False)
         task = schedule.periodic_task if schedule.pk else PeriodicTask(task=BATON_TASK)
+        self.resolve_typed_timing()
         for name in ("name", "crontab", "interval", "clocked", "enabled"):
             setattr(task, name, self.cleaned_data[name])
         task.one_off = bool(self.cleaned_data["clocked"])
@@ -107,6 +126,9 @@ class WorkflowScheduleAdmin(admin.ModelAdmin):
     fields = (
         "workflow",
         "name",
+        "cron",
+        ("every", "every_unit"),
+        "once_at",
         "crontab",
         "interval",
         "clocked",
@@ -116,6 +138,22 @@ class WorkflowScheduleAdmin(admin.ModelAdmin):
         "from_code",
         "code_schedule",
     )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The form, with the workflow's parameters as its own fields when the workflow is
+        known (editing, or adding with ``?workflow=<id>``): not raw JSON."""
+        workflow = obj.workflow if obj is not None else workflow_from_query(request)
+        with_parameters = form_with_parameter_fields(self.form, workflow)
+        if with_parameters is not None:
+            kwargs["form"] = with_parameters
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        workflow = obj.workflow if obj is not None else workflow_from_query(request)
+        names = parameter_field_names(workflow)
+        if not names:
+            return self.fields
+        return tuple(name for name in self.fields if name != "parameters") + names
 
     def get_queryset(self, request):
         schedules = super().get_queryset(request)

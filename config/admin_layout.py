@@ -1,0 +1,75 @@
+"""The admin's index: one Baton section in the order admins work, without the third-party
+models they never need to touch.
+
+Hidden: django-celery-beat's rows (schedules are edited as Baton's *Workflow
+schedules*, which make those rows), Dramatiq's task log (the runs say it better),
+allauth's e-mail addresses and social tokens (sign-in data, not settings). Users,
+groups and the Google sign-in app stay where Django and allauth put them.
+"""
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import reverse
+
+BATON_APPS = ("workflows", "runs", "accounts", "audit")
+# (app label, model name), in the order of the Baton section; the rest follow by name.
+BATON_ORDER = (
+    ("workflows", "workflow"),
+    ("workflows", "workflowschedule"),
+    ("runs", "workflowrun"),
+    ("runs", "taskrun"),
+    ("runs", "taskattempt"),
+    ("runs", "pool"),
+    ("runs", "notificationrule"),
+    ("runs", "channel"),
+    ("runs", "notification"),
+    ("accounts", "apitoken"),
+    ("audit", "auditevent"),
+    ("workflows", "taskspec"),
+    ("workflows", "workflowloaderror"),
+)
+HIDDEN = (
+    ("django_celery_beat", "periodictask"),
+    ("django_celery_beat", "clockedschedule"),
+    ("django_celery_beat", "crontabschedule"),
+    ("django_celery_beat", "solarschedule"),
+    ("django_celery_beat", "intervalschedule"),
+    ("django_dramatiq", "task"),
+    ("account", "emailaddress"),
+    ("socialaccount", "socialtoken"),
+)
+
+
+def _rank(model: dict) -> tuple:
+    meta = model["model"]._meta
+    key = (meta.app_label, meta.model_name)
+    position = BATON_ORDER.index(key) if key in BATON_ORDER else len(BATON_ORDER)
+    return position, str(model["name"])
+
+
+def arrange(site: admin.AdminSite) -> None:
+    """Hide the models admins do not need and gather Baton's into one section."""
+    for app_label, model_name in HIDDEN:
+        model = apps.get_model(app_label, model_name)
+        if site.is_registered(model):
+            site.unregister(model)
+    plain = site.get_app_list
+
+    def get_app_list(request, app_label=None):
+        listed = plain(request, app_label)
+        if app_label is not None:
+            return listed
+        baton = [app for app in listed if app["app_label"] in BATON_APPS]
+        others = [app for app in listed if app["app_label"] not in BATON_APPS]
+        if not baton:
+            return others
+        section = {
+            "name": "Baton",
+            "app_label": "workflows",
+            "app_url": reverse("admin:app_list", args=["workflows"]),
+            "has_module_perms": True,
+            "models": sorted((m for app in baton for m in app["models"]), key=_rank),
+        }
+        return [section, *others]
+
+    site.get_app_list = get_app_list
