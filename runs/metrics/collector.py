@@ -32,6 +32,6 @@ class BatonCollector(Collector):
         yield series.audit_family()
         yield GaugeMetricFamily(
             f"{series.PREFIX}metrics_collect_seconds",
-            "How long reading these series from the database took.",
+            "How long making this text took, up to this line (database and writing).",
             value=time.perf_counter() - started,
         )

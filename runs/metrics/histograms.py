@@ -1,6 +1,6 @@
 """Histograms counted by the database: one filtered COUNT per bucket, in the same scan."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
@@ -13,9 +13,10 @@ class Buckets:
     """Upper bounds (seconds) of a histogram of ``end - start`` between two columns."""
 
     bounds: tuple[float, ...]
+    # The bounds as the `le` label says them ("1.0", as prometheus-client's own histograms).
+    les: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
-        # "1.0", as prometheus-client's own histograms write it; made once, not per series.
         object.__setattr__(self, "les", tuple(floatToGoString(b) for b in self.bounds))
 
     def aggregates(self, start: str, end: str, *, only: Q) -> dict:
