@@ -21,6 +21,7 @@ from workflows.registry import get_registry
 from workflows.schedules import slots_between
 
 from .models import END_EVENTS, Channel, Event, Notification, NotificationRule, RunSubscription
+from .outbox import wake_sender
 from .recipients import language_of, owners_of
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,5 @@ def _write(
     ]
     # A second report of the same event (a retried commit, a second scheduler) adds nothing.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    from .outbox import wake_sender
-
-    transaction.on_commit(wake_sender)
+    transaction.on_commit(wake_sender)  # this process's sender goes at once
     return len(rows)

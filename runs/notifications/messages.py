@@ -66,37 +66,49 @@ def _words(notification: Notification, run, task) -> tuple[str, list[str]]:
         subject = _("%(workflow)s #%(number)s was cancelled") % facts
         lines = [_("Run #%(number)s of %(workflow)s was cancelled.") % facts]
     elif event == Event.RETRY:
-        facts |= {"attempt": task.attempt, "attempts": task.max_attempts}
-        subject = _("%(workflow)s #%(number)s: task '%(task)s' is retried") % facts
-        lines = [
-            _(
-                "Task '%(task)s' of run #%(number)s of %(workflow)s failed "
-                "(attempt %(attempt)s of %(attempts)s) and will be tried again."
-            )
-            % facts,
-            _("Its error: %(error)s") % facts,
-        ]
+        return _retry_words(facts, task)
     elif event == Event.SLOW:
-        expected = notification.details.get("expected_seconds", 0)
-        subject = _("%(workflow)s #%(number)s is slow") % facts
-        lines = [
-            _(
-                "Run #%(number)s of %(workflow)s has been running for %(duration)s, "
-                "longer than the %(expected)s expected."
-            )
-            % (facts | {"expected": duration_text(timedelta(seconds=expected))})
-        ]
+        return _slow_words(notification, facts)
     elif "skipped" in notification.details:
         return _skipped_words(notification, facts)
     else:
-        slot = notification.details.get("slot")
-        facts |= {
-            "slot": local_time(datetime.fromisoformat(slot)) if slot else "?",
-            "reason": notification.details.get("reason", ""),
-        }
-        subject = _("%(workflow)s missed a scheduled run") % facts
-        lines = [_("The run of %(workflow)s due at %(slot)s did not start: %(reason)s") % facts]
+        return _missed_words(notification, facts)
     return f"[Baton] {subject}", lines
+
+
+def _retry_words(facts: dict, task: TaskRun) -> tuple[str, list[str]]:
+    facts |= {"attempt": task.attempt, "attempts": task.max_attempts}
+    subject = _("%(workflow)s #%(number)s: task '%(task)s' is retried") % facts
+    lines = [
+        _(
+            "Task '%(task)s' of run #%(number)s of %(workflow)s failed "
+            "(attempt %(attempt)s of %(attempts)s) and will be tried again."
+        )
+        % facts,
+        _("Its error: %(error)s") % facts,
+    ]
+    return f"[Baton] {subject}", lines
+
+
+def _slow_words(notification: Notification, facts: dict) -> tuple[str, list[str]]:
+    expected = timedelta(seconds=notification.details.get("expected_seconds", 0))
+    subject = _("%(workflow)s #%(number)s is slow") % facts
+    line = _(
+        "Run #%(number)s of %(workflow)s has been running for %(duration)s, "
+        "longer than the %(expected)s expected."
+    ) % (facts | {"expected": duration_text(expected)})
+    return f"[Baton] {subject}", [line]
+
+
+def _missed_words(notification: Notification, facts: dict) -> tuple[str, list[str]]:
+    slot = notification.details.get("slot")
+    facts |= {
+        "slot": local_time(datetime.fromisoformat(slot)) if slot else "?",
+        "reason": notification.details.get("reason", ""),
+    }
+    subject = _("%(workflow)s missed a scheduled run") % facts
+    line = _("The run of %(workflow)s due at %(slot)s did not start: %(reason)s") % facts
+    return f"[Baton] {subject}", [line]
 
 
 def _skipped_words(notification: Notification, facts: dict) -> tuple[str, list[str]]:
