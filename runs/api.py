@@ -1,4 +1,5 @@
-"""REST endpoints about runs: start one, list, get, read a task's log, cancel, retry, mark.
+"""REST endpoints about runs: start one, list, get, read a task's log, cancel, retry, mark,
+approve or reject an approval step.
 
 Mounted by ``config/api.py``: ``workflow_runs`` under ``/workflows`` (starting a
 run), ``router`` under ``/runs``. Every write goes through ``runs.services``.
@@ -24,9 +25,11 @@ from config.schemas import InvalidRequest, described, error_responses
 from workflows.api import Slug
 
 from .access import run_for, task_run_for
+from .approvals import approve_step, reject_step
 from .models import WorkflowRun
 from .schemas import (
     MarkIn,
+    RejectIn,
     RetryOut,
     RunDetailOut,
     RunFilters,
@@ -295,6 +298,32 @@ def mark(request, run_id: RunId, task: TaskName, body: MarkIn):
     mark_task(
         task_run=task_run_for(run, task), state=body.state, reason=body.reason, user=request.auth
     )
+    return _fresh(run)
+
+
+@router.post(
+    "/{run_id}/tasks/{task}/approve",
+    response={200: RunDetailOut, **error_responses(403, 404, 409, 413)},
+    summary="Approve an approval step",
+)
+def approve(request, run_id: RunId, task: TaskName):
+    """Approve a waiting approval step: for members of its approvers group, except the run's
+    starter (four eyes, 409). The run goes on."""
+    run, _access = run_for(request.auth, run_id)
+    approve_step(task_run=task_run_for(run, task), user=request.auth)
+    return _fresh(run)
+
+
+@router.post(
+    "/{run_id}/tasks/{task}/reject",
+    response={200: RunDetailOut, **error_responses(400, 403, 404, 409, 413)},
+    summary="Reject an approval step",
+)
+def reject(request, run_id: RunId, task: TaskName, body: RejectIn):
+    """Reject a waiting approval step with the reason (members of its approvers group): it
+    fails, and the tasks after it do not run."""
+    run, _access = run_for(request.auth, run_id)
+    reject_step(task_run=task_run_for(run, task), user=request.auth, reason=body.reason)
     return _fresh(run)
 
 

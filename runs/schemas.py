@@ -49,6 +49,27 @@ class MarkIn(StrictInput):
         return value.strip()
 
 
+class RejectIn(StrictInput):
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[^\x00]*\S[^\x00]*$",
+        description="Why the step is rejected: shown on the run page, kept in the audit.",
+    )
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def reason_has_words(cls, value):
+        if not isinstance(value, str):
+            return value  # Pydantic says "Input should be a valid string"
+        if not value.strip():
+            raise ValueError("Say why you reject it.")
+        bad = find_bad_text(value)
+        if bad:
+            raise ValueError(str(bad.message))
+        return value.strip()
+
+
 class AttemptOut(Schema):
     number: int
     state: TaskState

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import create_token
 from accounts.testing import give_role, make_user
 from audit.models import AuditEvent
 from runs.approvals import approve_step, reject_step
@@ -15,6 +16,7 @@ from runs.execution.runner import run_task_run
 from runs.execution.statements import run_info
 from runs.models import Pool, TaskRun
 from runs.services import ActionRefused, mark_task, trigger_run
+from tests.api_world import ApiClient
 from tests.effects import Snapshot, changes_since
 from tests.pages_world import registry_with, synced_for_module
 from workflows.models import Workflow
@@ -236,3 +238,39 @@ def test_the_demo_supplier_payment_sends_once_finance_approves(world):
     assert run_task_run(ids["send_payments"]) == "success"
     sent = TaskRun.objects.get(pk=ids["send_payments"]).result
     assert sent == "Sent 12 payments (48250) of batch 2026-W48, approved by approver"
+
+
+# The API.
+
+
+def api_of(user) -> ApiClient:
+    return ApiClient(create_token(user=user, name="script")[1])
+
+
+def test_the_api_approves_for_an_approver_and_refuses_the_starter(world):
+    step = world.waiting_step()
+    path = f"/runs/{step.run_id}/tasks/finance_sign_off/approve"
+    starter, approver = api_of(world.starter), api_of(world.approver)
+    before = Snapshot.take()
+    refused = starter.post(path)
+    assert refused.status_code == 409
+    assert "you may not approve it (four eyes)" in refused.json()["detail"]
+    assert not changes_since(before)
+
+    answer = approver.post(path)
+    assert answer.status_code == 200
+    tasks = {t["name"]: t["state"] for t in answer.json()["tasks"]}
+    assert tasks == {"finance_sign_off": "success", "pay": "queued"}
+    assert AuditEvent.objects.filter(verb="task.approved", actor=world.approver).exists()
+
+
+def test_the_api_rejects_with_a_reason_only(world):
+    step = world.waiting_step()
+    api, path = api_of(world.approver), f"/runs/{step.run_id}/tasks/finance_sign_off/reject"
+    before = Snapshot.take()
+    assert api.post(path, {"reason": "  "}).status_code == 422
+    assert not changes_since(before)
+    answer = api.post(path, {"reason": "not this month"})
+    assert answer.status_code == 200
+    step.refresh_from_db()
+    assert (step.state, step.error) == ("failed", "Rejected by approver: not this month")
