@@ -23,9 +23,10 @@ from .dispatch import send_after_commit
 from .execution.logs import TaskLogWriter
 from .execution.outcome import Outcome, result_outcome
 from .execution.reconnect import survives_outages
+from .execution.statements import step_has_active_instances
 from .models import TaskRun, WorkflowRun
 from .progress import advance_run
-from .states import ACTIVE_TASK_STATES, RunState, TaskState
+from .states import RunState, TaskState
 
 FAILED_INSTANCES_NAMED = 5
 
@@ -132,11 +133,6 @@ def after_instance_end(task_run: TaskRun) -> None:
         transaction.on_commit(partial(finish_map_if_done, task_run.run_id, task_run.map_parent))
 
 
-def _active_instances(run_id: int, parent: str) -> bool:
-    instances = TaskRun.objects.filter(run_id=run_id, map_parent=parent, map_index__isnull=False)
-    return instances.filter(state__in=ACTIVE_TASK_STATES).exists()
-
-
 @survives_outages
 def finish_map_if_done(run_id: int, parent: str) -> bool:
     """End the mapped step ``parent`` when none of its instances is left to do.
@@ -144,7 +140,7 @@ def finish_map_if_done(run_id: int, parent: str) -> bool:
     Safe to call at any time, from anywhere (the scheduler's sweep too): the step
     moves from running once, under the run's lock.
     """
-    if _active_instances(run_id, parent):
+    if step_has_active_instances(run_id, parent):
         return False
     now = timezone.now()
     with transaction.atomic():
@@ -156,7 +152,7 @@ def finish_map_if_done(run_id: int, parent: str) -> bool:
             .only("id", "downstream")
             .first()
         )
-        if step is None or _active_instances(run_id, parent):
+        if step is None or step_has_active_instances(run_id, parent):
             return False
         outcome = _gathered(run_id, parent)
         moved = TaskRun.objects.filter(pk=step.pk, state=TaskState.RUNNING).move(

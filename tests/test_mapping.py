@@ -2,15 +2,20 @@
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.testing import make_user
-from runs.models import TaskRun
-from runs.services import retry_task, trigger_run
+from runs.mapping import finish_stuck_maps
+from runs.models import TaskRun, WorkflowRun
+from runs.recovery import recover_dead_workers
+from runs.services import cancel_run, retry_task, trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
+from tests.processes import wait_until
 from workflows.models import Workflow
 
 WORKFLOWS = Path(__file__).parent / "integration" / "workflows"
@@ -125,3 +130,39 @@ def test_the_workflow_graph_puts_grouped_steps_in_their_group(engine, client):
         ["extract.customers", "publish"],
         ["extract.orders", "publish"],
     ]
+
+
+def test_retrying_the_mapped_step_itself_makes_its_instances_anew(engine):
+    run = wait_for_run(start("map_sum", count=3))
+    old = set(run.task_runs.filter(map_parent="square").values_list("pk", flat=True))
+    retry_task(task_run=run.task_runs.get(task_name="square"))
+    run = wait_for_run(run)
+    new = set(run.task_runs.filter(map_parent="square").values_list("pk", flat=True))
+    assert run.state == "success" and len(new) == 3 and not new & old
+    assert run.task_runs.get(task_name="total").result == 1 + 4 + 9
+
+
+def test_cancelling_the_run_cancels_the_mapped_step_and_its_running_instances(engine):
+    run = start("map_naps")
+    running = run.task_runs.filter(map_parent="nap", state="running")
+    wait_until(lambda: running.count() == 2, 10, "the instances did not start")
+    cancel_run(run=run)
+    run = wait_for_run(run)
+    assert run.state == "cancelled"
+    assert run.task_runs.get(task_name="nap").state == "cancelled"
+    wait_until(lambda: set(states(run).values()) == {"cancelled"}, 10, "not all cancelled")
+
+
+def test_the_sweep_ends_a_mapped_step_whose_last_check_was_lost(engine):
+    run = wait_for_run(start("map_sum", count=2))
+    # As if the worker of the last instance died between its commit and its check.
+    WorkflowRun.objects.filter(pk=run.pk).update(state="running", finished_at=None)
+    run.task_runs.filter(task_name="square").update(state="running", result=None)
+    run.task_runs.filter(task_name="total").update(state="pending", result=None)
+    stale = timezone.now() + timedelta(hours=1)
+    assert recover_dead_workers(stale) == 0  # a mapped step has no worker to be lost
+    assert finish_stuck_maps(10) == 1
+    run = wait_for_run(run)
+    assert run.state == "success"
+    assert run.task_runs.get(task_name="square").result == [1, 4]
+    assert run.task_runs.get(task_name="total").result == 5

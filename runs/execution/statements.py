@@ -185,6 +185,23 @@ def run_has_active_tasks(run_id: int) -> bool:
         return cursor.fetchone() is not None
 
 
+@lru_cache(maxsize=4)
+def _active_instances_sql(vendor: str) -> str:
+    states = ", ".join(f"'{state}'" for state in ACTIVE_TASK_STATES)
+    return (
+        f"SELECT 1 FROM {_table()} WHERE run_id = %s AND map_parent = %s "
+        f"AND map_index IS NOT NULL AND state IN ({states}) LIMIT 1"
+    )
+
+
+def step_has_active_instances(run_id: int, step: str) -> bool:
+    """Whether an instance of the mapped step is still to do (the taskrun_map_instance_states
+    index): asked as each instance ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(_active_instances_sql(connection.vendor), [run_id, step])
+        return cursor.fetchone() is not None
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What tasks read of their run; it never changes once the run exists."""

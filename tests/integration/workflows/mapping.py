@@ -1,5 +1,6 @@
 """Workflows of mapping, branching and groups, run by the engine and integration tests."""
 
+import time
 from datetime import timedelta
 
 from workflows import TriggerRule, branch, group, task, workflow
@@ -102,3 +103,16 @@ def grouped(count: int = 2):
         extract_part.with_options(name="orders")("orders")
         extract_part.with_options(name="customers")("customers")
     extract >> publish()
+
+
+@task
+def nap(seconds: str) -> float:
+    for _ in range(int(float(seconds) * 20)):  # short sleeps: a cancel gets in between
+        time.sleep(0.05)
+    return float(seconds)
+
+
+@workflow
+def map_naps(seconds: list[str] = ["30", "30"]):  # noqa: B006
+    """Instances that sleep, to be cancelled."""
+    nap.map(seconds)
