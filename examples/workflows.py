@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from workflows import Secret, approval, branch, context, group, shell, task, workflow
 
@@ -35,14 +36,22 @@ def publish(summary: dict, recipients: list[str], dry_run: bool) -> str:
     return message
 
 
-@workflow(tags=["demo", "sales"])
+# Title, description and help texts as lazy translations: makemessages finds them, and
+# each reader sees them in their language (locale/fr has the French).
+@workflow(
+    tags=["demo", "sales"],
+    title=_("Sales report"),
+    description=_("Build the daily sales summary of a region and send it to its managers."),
+)
 def sales_report(
-    region: Annotated[Literal["north", "south", "east", "west"], "Sales region"] = "north",
-    day: Annotated[date | None, "Day to report on; yesterday when empty"] = None,
-    top_n: Annotated[int, "How many shops to list"] = 3,
-    threshold: Annotated[Decimal, "Highlight shops selling at least this amount"] = Decimal("2500"),
-    recipients: Annotated[list[str], "E-mail addresses, one per line"] = ["ops@example.com"],  # noqa: B006
-    dry_run: Annotated[bool, "Only show what would be sent"] = True,
+    region: Annotated[Literal["north", "south", "east", "west"], _("Sales region")] = "north",
+    day: Annotated[date | None, _("Day to report on; yesterday when empty")] = None,
+    top_n: Annotated[int, _("How many shops to list")] = 3,
+    threshold: Annotated[Decimal, _("Highlight shops selling at least this amount")] = Decimal(
+        "2500"
+    ),
+    recipients: Annotated[list[str], _("E-mail addresses, one per line")] = ["ops@example.com"],  # noqa: B006
+    dry_run: Annotated[bool, _("Only show what would be sent")] = True,
 ):
     """Build the daily sales summary of a region and send it to its managers."""
     rows = fetch_sales(region, day)

@@ -11,12 +11,14 @@ from .errors import DefinitionError, ParameterErrors
 from .groups import group
 from .notify import Notify
 from .parameter_limits import Range
+from .parameters import Label
 from .references import Secret
 from .tasks import TaskOptions, TriggerRule, shell, task
 from .waits import approval, wait_for, wait_until
 
 __all__ = [
     "DefinitionError",
+    "Label",
     "Notify",
     "ParameterErrors",
     "Range",
@@ -24,8 +26,8 @@ __all__ = [
     "TaskOptions",
     "TriggerRule",
     "WorkflowDefinition",
-    "container",
     "branch",
+    "container",
     "context",
     "group",
     "shell",

@@ -10,8 +10,8 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from .branching import check_branches
 from .containers import container_arguments
+from .branching import check_branches
 from .errors import DefinitionError
 from .graph import GraphBuilder
 from .mapping import check_mapped_parameters
@@ -236,6 +236,7 @@ def workflow(
     catchup: bool = False,
     timeout: timedelta | None = None,
     title: str | None = None,
+    description: str | None = None,
     notify: "Notify | list[Notify] | None" = None,
     requirements: list[str] | str | None = None,
     python: str | None = None,
@@ -244,7 +245,10 @@ def workflow(
 
     The signature is the run form: type hints give the fields, defaults the
     initial values, ``Annotated[T, "help"]`` the help text. The docstring is
-    the description shown to staff. ``schedule`` is a cron string
+    the description shown to staff; ``title`` and ``description`` replace the
+    name-made title and the docstring, and may be lazy translations
+    (``title=gettext_lazy("Monthly export")``: found by ``makemessages``, shown in
+    the reader's language). ``schedule`` is a cron string
     (``"0 3 * * *"``), a ``timedelta`` or None (manual runs only); ``catchup``
     runs every missed slot after downtime rather than only the latest;
     ``max_active_runs`` bounds concurrent runs (the others wait);
@@ -274,7 +278,7 @@ def workflow(
             fn=func,
             slug=func.__name__,
             title=title or func.__name__.replace("_", " ").capitalize(),
-            description=doc,
+            description=description or doc,
             schedule=_check_schedule(schedule, where),
             tags=[str(t) for t in tags],
             owners=[str(o) for o in owners],

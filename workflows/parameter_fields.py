@@ -136,11 +136,32 @@ class IntegerField(AcceptsMixin, forms.IntegerField):
     accepts = (str, int, float, Decimal)
 
 
-class FloatField(AcceptsMixin, forms.FloatField):
+class LocalDecimalMixin:
+    """Typed as the language writes decimals: "2,5" in French, "2.5" in English.
+
+    A text box (``inputmode="decimal"`` brings the phone's number pad), since a
+    number box refuses a comma in some browsers. JSON numbers are unchanged.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("localize", True)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            # Digits grouped by spaces, as French writes them ("2 500,75"): not separators.
+            value = value.strip()
+            for space in (" ", "\xa0", "\u202f"):
+                value = value.replace(space, "")
+        return super().to_python(value)
+
+
+class FloatField(AcceptsMixin, LocalDecimalMixin, forms.FloatField):
     accepts = (str, int, float, Decimal)
 
 
-class DecimalField(AcceptsMixin, forms.DecimalField):
+class DecimalField(AcceptsMixin, LocalDecimalMixin, forms.DecimalField):
     accepts = (str, int, float, Decimal)
 
 

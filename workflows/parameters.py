@@ -39,6 +39,7 @@ from django.db import models
 from django.forms.utils import pretty_name
 from django.http import QueryDict
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .errors import DefinitionError, ParameterErrors
@@ -130,11 +131,11 @@ class Parameter:
 
     def json_schema(self) -> dict:
         """The JSON Schema of this parameter's JSON value."""
-        schema = {"title": self.label, **KINDS[self.kind].json_schema(self)}
+        schema = {"title": str(self.label), **KINDS[self.kind].json_schema(self)}
         if self.nullable:
             _allow_null(schema)
         if self.help_text:
-            schema["description"] = self.help_text
+            schema["description"] = str(self.help_text)
         if self.has_default:
             schema["default"] = self.dump(self.default)
         return schema
@@ -339,8 +340,10 @@ def _read_parameter(argument: inspect.Parameter, hint) -> Parameter:
     default = MISSING if argument.default is argument.empty else argument.default
     parameter = Parameter(
         name=argument.name,
-        label=pretty_name(argument.name),
-        help_text=next((item for item in metadata if isinstance(item, str)), ""),
+        label=next((item.text for item in metadata if isinstance(item, Label)), None)
+        or pretty_name(argument.name),
+        # A lazy translation (gettext_lazy) is kept as it is: shown in the reader's language.
+        help_text=next((item for item in metadata if isinstance(item, str | Promise)), ""),
         required=default is MISSING and not nullable,
         nullable=nullable,
         queryset=queryset,
@@ -402,8 +405,24 @@ def _choices(pairs: list[tuple]) -> tuple:
 
 
 def _enum_label(member: Enum) -> str:
-    # Django's TextChoices/IntegerChoices carry a label; a plain Enum has its name.
-    return str(getattr(member, "label", None) or pretty_name(member.name.lower()))
+    # Django's TextChoices/IntegerChoices carry a label (kept lazy when it is a
+    # translation, so the form shows it in the reader's language); a plain Enum has its name.
+    label = getattr(member, "label", None)
+    if isinstance(label, Promise):
+        return label
+    return str(label or pretty_name(member.name.lower()))
+
+
+@dataclass(frozen=True)
+class Label:
+    """A parameter's label in its form, instead of one made from its name::
+
+        region: Annotated[str, Label(_("Sales region")), _("Where the shops are")]
+
+    Give it (and the help text) with ``gettext_lazy`` to have it translated.
+    """
+
+    text: str
 
 
 def _check_queryset(queryset, model) -> None:

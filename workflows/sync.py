@@ -60,8 +60,9 @@ class SyncReport:
 
 def _code_fields(definition: WorkflowDefinition) -> dict:
     return {
-        "title": definition.title,
-        "description": definition.description,
+        # Stored in English (the code's text); pages translate it when shown.
+        "title": str(definition.title),
+        "description": str(definition.description),
         "tags": definition.tags,
         "owners": definition.owners,
         "max_active_runs": definition.max_active_runs,

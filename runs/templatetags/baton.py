@@ -196,6 +196,21 @@ def all_attempts_duration(task_run) -> str:
 
 
 @register.filter
+def translated(text: str) -> str:
+    """Text from the code (a workflow's title, description, a parameter's label), in the
+    reader's language when the code gave it as ``gettext_lazy("…")`` and it is translated."""
+    return _(text) if text else text
+
+
+@register.filter
+def translated_summary(workflow) -> str:
+    """The first line of a workflow's description, in the reader's language."""
+    if not workflow.description:
+        return ""
+    return translated(workflow.description).strip().split("\n", 1)[0]
+
+
+@register.filter
 def trigger_words(trigger: str) -> str:
     """How a run was started, in words: 'By hand', 'By its schedule'..."""
     return str(TRIGGER_WORDS.get(trigger, trigger))
