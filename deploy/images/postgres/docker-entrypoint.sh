@@ -14,8 +14,9 @@ if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     rm -f "$password_file"
     echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
     echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
-    if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "$user" ]; then
-        echo "CREATE DATABASE \"$POSTGRES_DB\" OWNER \"$user\";" \
+    database="${POSTGRES_DB:-$user}"
+    if [ "$database" != postgres ]; then
+        echo "CREATE DATABASE \"$database\" OWNER \"$user\";" \
             | postgres --single -j -D "$PGDATA" postgres >/dev/null
     fi
 fi
