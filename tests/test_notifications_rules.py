@@ -273,3 +273,17 @@ def test_slots_skipped_while_the_scheduler_was_down_are_told_once(db):
     assert words.subject == "[Baton] Hourly report missed 4 scheduled runs"
     assert "4 runs of Hourly report due from" in words.text
     assert "only the latest slot ran" in words.text
+
+
+def test_the_owners_page_names_the_channels_the_code_asks_for_that_do_not_exist(db, client):
+    with use_workflows(Path(__file__).parent / "integration" / "workflows"):
+        workflow = Workflow.objects.get(slug="nightly_load")  # Notify(to="channel:test-hook")
+        owner = User.objects.create_user("olive")
+        for codename in ("view_workflow", "manage_workflow"):
+            assign_perm(codename, owner, workflow)
+        client.force_login(owner)
+        html = client.get("/workflows/nightly_load/notifications/").content.decode()
+        assert "recipients that do not exist" in html and "channel:test-hook" in html
+        Channel.objects.create(name="test-hook", kind="webhook", url="http://127.0.0.1:9/")
+        html = client.get("/workflows/nightly_load/notifications/").content.decode()
+        assert "recipients that do not exist" not in html

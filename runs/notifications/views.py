@@ -1,11 +1,13 @@
 """The Owners' page of a workflow's notifications: the rules that apply and what was sent."""
 
+from django.contrib.auth.models import Group
 from django.shortcuts import render
 
 from accounts.permissions import workflow_for
+from workflows.notify import CHANNEL_PREFIX, GROUP_PREFIX
 
 from .events import code_rules
-from .models import Event, Notification, NotificationRule
+from .models import Channel, Event, Notification, NotificationRule
 
 SHOWN = 50
 
@@ -24,8 +26,21 @@ def workflow_notifications(request, slug):
             "group", "channel"
         ),
         "code_rules": list(coded.values()),
+        "unknown": unknown_recipients(coded.values()),
         "notifications": Notification.objects.filter(workflow=workflow)
         .select_related("run", "user", "channel")
         .order_by("-created_at", "-pk")[:SHOWN],
     }
     return render(request, "notifications/workflow.html", context)
+
+
+def unknown_recipients(rules) -> list[str]:
+    """The groups and channels the code's rules name that do not exist: they get nothing."""
+    named = {recipient for rule in rules for recipient in rule.to}
+    channels = {n.removeprefix(CHANNEL_PREFIX) for n in named if n.startswith(CHANNEL_PREFIX)}
+    groups = {n.removeprefix(GROUP_PREFIX) for n in named if n.startswith(GROUP_PREFIX)}
+    channels -= set(Channel.objects.filter(name__in=channels).values_list("name", flat=True))
+    groups -= set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
+    return sorted(CHANNEL_PREFIX + name for name in channels) + sorted(
+        GROUP_PREFIX + name for name in groups
+    )
