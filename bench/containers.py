@@ -16,6 +16,7 @@ made with ``docker import``. It prints, each beside its target:
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def main() -> None:
         f"{left} container(s) left  (target: 20/20, none left: {verdict})"
     )
     client.close()
+    shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from workflows.models import Workflow
 pytestmark = pytest.mark.xdist_group("docker")
 
 WORKFLOWS = Path(__file__).parent / "container_workflows"
+BARE_IMAGE = "baton-test/busybox-without-baton:1"
 TOKEN = "c0ntainer-s3cret"
 
 
@@ -113,6 +114,29 @@ def test_the_result_is_the_json_the_step_writes(engine):
     task = run_of("container_result_file").task_runs.get()
     assert task.state == "success"
     assert task.result == {"rows": 3, "ok": True}
+
+
+@pytest.fixture
+def image_without_folder(docker_client, busybox_image):
+    """The busybox image without its /baton folder, as most images are."""
+    if not docker_client.images.list(name=BARE_IMAGE):
+        maker = docker_client.containers.create(busybox_image, ["busybox", "rmdir", "/baton"])
+        try:
+            maker.start()
+            maker.wait()
+            maker.commit(*BARE_IMAGE.split(":"))
+        finally:
+            maker.remove(force=True)
+    return BARE_IMAGE
+
+
+@pytest.mark.parametrize(("slug", "uid"), [("root", "0"), ("nobody", "65534")])
+def test_any_user_may_write_the_result_on_an_image_without_the_folder(
+    engine, image_without_folder, slug, uid
+):
+    task = run_of(f"container_result_as_{slug}").task_runs.get()
+    assert (task.state, task.error) == ("success", "")
+    assert task.result == {"user": uid}
 
 
 def test_a_missing_image_fails_at_once_naming_it(engine):

@@ -4,8 +4,8 @@ The attempt was just claimed (queued → running) when the worker learns its kin
 claim is undone (running → queued, the attempt number as it was) and the message is
 sent again with a delay (BATON_CONTAINER_REFUSE_DELAY), so a worker with Docker can
 take it and this one does not spin on it. The task is never failed for it. The worker
-logs one error when Docker stops answering and one line when it answers again; in
-between, the daemon is asked at most once every few seconds.
+logs one error when Docker stops answering and one line when it answers again; the
+daemon is asked at most once every few seconds.
 """
 
 import logging
@@ -26,7 +26,8 @@ from .docker_backend import connect
 
 logger = logging.getLogger(__name__)
 
-# How long "no daemon answers" is believed before asking again.
+# How long an answer ("a daemon answers" or not) is believed before asking again. A daemon
+# that goes away meanwhile fails the step's attempt with the reason (and its retries apply).
 RECHECK_SECONDS = 5.0
 
 
@@ -41,7 +42,7 @@ class DockerAvailability:
     def problem(self) -> str | None:
         """Why this worker cannot run containers, or None when a daemon answers."""
         with self._lock:
-            if self._problem is not None and time.monotonic() - self._asked_at < RECHECK_SECONDS:
+            if time.monotonic() - self._asked_at < RECHECK_SECONDS:
                 return self._problem
             previous, self._problem = self._problem, self._ask()
             self._asked_at = time.monotonic()

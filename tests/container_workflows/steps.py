@@ -5,6 +5,7 @@ from datetime import timedelta
 from workflows import Secret, container, task, workflow
 
 IMAGE = "baton-test/busybox:1"
+BARE_IMAGE = "baton-test/busybox-without-baton:1"  # made by tests/test_containers_steps.py
 
 
 @workflow
@@ -66,6 +67,22 @@ def container_result_file():
         IMAGE,
         ["sh", "-c", 'echo noise; echo "{\\"rows\\": 3, \\"ok\\": true}" > /baton/result.json'],
     )
+
+
+def write_user_id(user: str):
+    """On an image without /baton: as root (Baton mounts a volume there) or as another user."""
+    command = 'echo "{\\"user\\": \\"$(busybox id -u)\\"}" > /baton/result.json'
+    container("write", BARE_IMAGE, ["sh", "-c", command], user=user)
+
+
+@workflow
+def container_result_as_root():
+    write_user_id("root")
+
+
+@workflow
+def container_result_as_nobody():
+    write_user_id("nobody")
 
 
 @workflow
