@@ -1,7 +1,6 @@
 """/metrics: who may read it, the shared snapshot, and its series against a known database."""
 
 import gzip
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from runs.metrics.access import BadMetricsNetwork, parse_allowed_networks
 from runs.metrics.counters import MetricCounter, UnknownCounter, increment
 from runs.models import TaskAttempt, TaskRun, WorkflowRun
 from runs.presence import ProcessHeartbeat
+from tests.processes import wait_until
 from workflows.models import Workflow
 
 TOKEN = "scrape-me-9f2c"
@@ -136,9 +136,7 @@ def test_a_stale_snapshot_is_served_while_a_fresh_one_is_made(snapshotted, clien
     _run(snapshotted, 2, "manual", "success", started=now, seconds=1, now=now)
 
     assert _runs_started(client) == 1  # answered at once, from the stale snapshot
-    deadline = time.monotonic() + 10
-    while cache.get(snapshot.KEY)[0] <= made_at and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: cache.get(snapshot.KEY)[0] > made_at, 10, "no fresh snapshot was made")
     assert _runs_started(client) == 2  # the background refresh's
     assert cache.get(snapshot.LOCK) is None
 
