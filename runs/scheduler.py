@@ -2,24 +2,22 @@
 
 Each tick (at most a second apart) it starts due runs and runs the recovery
 sweeps of ``runs.recovery``. Schedules are held in memory, ordered by their
-next slot, and reloaded only when django-celery-beat's ``PeriodicTasks``
-marker says a row changed. Several schedulers may run; only the one holding
+next slot (``runs.schedule_book``); when django-celery-beat's ``PeriodicTasks``
+marker says a row changed, only the changed schedules are read again. Several schedulers may run; only the one holding
 the leader lock acts.
 """
 
-import heapq
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dramatiq
 from django.conf import settings
 from django.db import Error, IntegrityError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask, PeriodicTasks
+from django_celery_beat.models import PeriodicTask
 from dramatiq.errors import DramatiqError
 from redis import RedisError
 
@@ -27,7 +25,6 @@ from workflows.errors import ParameterErrors
 from workflows.live import live_code, start_polling
 from workflows.models import WorkflowSchedule
 from workflows.registry import get_registry
-from workflows.schedules import BATON_TASK, Timing, next_fire_after, slots_between
 from workflows.sync import sync_workflows
 
 from . import recovery
@@ -35,6 +32,7 @@ from .execution.reconnect import DATABASE, Outage, drop_connection, unless_unrea
 from .leader import leader_lock
 from .notifications.events import schedule_missed, slots_skipped
 from .presence import ProcessKind, forget_heartbeat, prune_heartbeats, record_heartbeat
+from .schedule_book import DueSlot, ScheduleBook
 
 logger = logging.getLogger(__name__)
 
@@ -54,129 +52,6 @@ def _broker_answers() -> bool:
 
 
 BROKER = Outage("Broker", answers=_broker_answers)
-
-# How far back to look for the latest missed slot of a workflow without catch-up.
-_PROBE_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
-
-
-@dataclass(order=True)
-class DueSlot:
-    at: datetime
-    task_id: int = field(compare=False)
-    previous: datetime | None = field(compare=False, default=None)
-
-
-def latest_slot(when, after: datetime, now: datetime) -> datetime | None:
-    """The last slot in (after, now], looking back in growing windows to bound the work."""
-    for window in _PROBE_WINDOWS:
-        start = max(after, now - window)
-        slots = slots_between(when, start, now, limit=10_000)
-        if slots:
-            return slots[-1]
-        if start == after:
-            return None
-    return None
-
-
-def missed_slots(timing: Timing, last: datetime, catchup: bool, now: datetime) -> list[datetime]:
-    """Slots that passed since ``last``: all (bounded) with catch-up, else only the latest."""
-    if catchup:
-        return slots_between(timing, last, now, limit=settings.BATON_CATCHUP_LIMIT)
-    latest = latest_slot(timing, last, now)
-    return [latest] if latest else []
-
-
-_ROW_FIELDS = (
-    "pk",
-    "last_run_at",
-    "start_time",
-    "crontab__minute",
-    "crontab__hour",
-    "crontab__day_of_week",
-    "crontab__day_of_month",
-    "crontab__month_of_year",
-    "crontab__timezone",
-    "interval__every",
-    "interval__period",
-    "clocked__clocked_time",
-    "baton_schedule__workflow__catchup",
-)
-
-
-def _timing_of_row(row: tuple) -> Timing:
-    _, _, start_time, *cron, tz, every, period, once_at, _ = row
-    if cron[0] is not None:
-        return Timing(cron=(*cron, str(tz)))
-    if every is not None:
-        return Timing(every=timedelta(**{period: every}), start_time=start_time)
-    return Timing(once_at=once_at)
-
-
-class ScheduleBook:
-    """The enabled Baton schedules' timings, and their next slots in a heap."""
-
-    def __init__(self):
-        self.version = None
-        self.timings: dict[int, Timing] = {}
-        self.heap: list[DueSlot] = []
-        self.latest: dict[int, datetime] = {}  # per schedule, the last slot in the heap
-
-    def reload_if_changed(self, now: datetime) -> bool:
-        version = PeriodicTasks.last_change()
-        if self.version is not None and version == self.version:
-            return False
-        self.version = version
-        self.load(now)
-        return True
-
-    def load(self, now: datetime) -> None:
-        # Plain rows rather than model instances: 10,000 schedules load in well under a second.
-        rows = PeriodicTask.objects.filter(
-            task=BATON_TASK, enabled=True, baton_schedule__isnull=False
-        ).values_list(*_ROW_FIELDS)
-        self.timings, self.heap, self.latest, fresh = {}, [], {}, []
-        for row in rows:
-            task_id, last_run_at, catchup = row[0], row[1], row[-1]
-            timing = self.timings[task_id] = _timing_of_row(row)
-            if last_run_at is None:
-                last_run_at = now
-                fresh.append(task_id)
-            self._push_pending(task_id, timing, last_run_at, catchup, now)
-        # A new schedule counts from now: nothing before it was "missed".
-        PeriodicTask.objects.filter(pk__in=fresh).update(last_run_at=now)
-        heapq.heapify(self.heap)
-        logger.info("Scheduler loaded %d schedules", len(self.timings))
-
-    def _push_pending(self, task_id, timing, last_run_at, catchup, now) -> None:
-        previous = last_run_at
-        for slot in missed_slots(timing, last_run_at, catchup, now):
-            self.heap.append(DueSlot(slot, task_id, previous))
-            previous = slot
-        upcoming = next_fire_after(timing, max(previous, now))
-        if upcoming is not None:
-            self.heap.append(DueSlot(upcoming, task_id, previous))
-        if self.heap and self.heap[-1].task_id == task_id:
-            self.latest[task_id] = self.heap[-1].at
-
-    def pop_due(self, now: datetime) -> list[DueSlot]:
-        due = []
-        while self.heap and self.heap[0].at <= now:
-            due.append(heapq.heappop(self.heap))
-        return due
-
-    def push_next(self, slot: DueSlot) -> None:
-        if self.latest.get(slot.task_id, slot.at) > slot.at:
-            return  # a caught-up slot: the later ones are in the heap already
-        timing = self.timings.get(slot.task_id)
-        upcoming = timing and next_fire_after(timing, slot.at)
-        if upcoming is not None:
-            heapq.heappush(self.heap, DueSlot(upcoming, slot.task_id, slot.at))
-            self.latest[slot.task_id] = upcoming
-
-    def seconds_until_next(self, now: datetime) -> float:
-        if not self.heap:
-            return float("inf")
-        return max((self.heap[0].at - now).total_seconds(), 0.0)
 
 
 def start_scheduled_run(slot: DueSlot):

@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 
-from runs.scheduler import ScheduleBook, missed_slots
+from runs.schedule_book import ScheduleBook, missed_slots
 from workflows.models import Workflow, WorkflowSchedule
 from workflows.schedules import BATON_TASK, Timing
 
@@ -104,3 +104,58 @@ def test_the_book_reloads_only_when_a_schedule_changed(workflow):
     hourly(workflow, name="another")
     assert book.reload_if_changed(NOON) is True
     assert len(book.timings) == loaded + 1
+
+
+def test_an_edit_reads_again_only_the_edited_schedule(workflow, django_assert_max_num_queries):
+    kept = hourly(workflow, last_run_at=NOON, name="kept")
+    edited = hourly(workflow, last_run_at=NOON, name="edited")
+    book = ScheduleBook()
+    book.reload_if_changed(NOON)
+    edited.crontab = CrontabSchedule.objects.create(minute="30", hour="*", timezone="UTC")
+    edited.save()
+    assert book.reload_if_changed(NOON) is True
+    due = book.pop_due(NOON + timedelta(hours=1))
+    assert [(d.task_id, d.at - NOON) for d in due] == [
+        (edited.pk, timedelta(minutes=30)),
+        (kept.pk, timedelta(hours=1)),
+    ]
+
+
+def test_a_deleted_or_disabled_schedule_is_forgotten(workflow):
+    deleted = hourly(workflow, last_run_at=NOON, name="deleted")
+    disabled = hourly(workflow, last_run_at=NOON, name="disabled")
+    kept = hourly(workflow, last_run_at=NOON, name="kept")
+    book = ScheduleBook()
+    book.reload_if_changed(NOON)
+    deleted.delete()
+    disabled.enabled = False
+    disabled.save()
+    assert book.reload_if_changed(NOON) is True
+    assert {deleted.pk, disabled.pk, kept.pk} & set(book.timings) == {kept.pk}
+    due = {d.task_id for d in book.pop_due(NOON + timedelta(hours=1))}
+    assert {deleted.pk, disabled.pk, kept.pk} & due == {kept.pk}
+
+
+def test_an_edited_cron_line_moves_every_schedule_using_it(workflow):
+    task = hourly(workflow, last_run_at=NOON)
+    book = ScheduleBook()
+    book.reload_if_changed(NOON)
+    cron = task.crontab
+    cron.minute = "15"
+    cron.save()  # django-celery-beat bumps the marker, not the task's date_changed
+    book.reload_if_changed(NOON)
+    (due,) = book.pop_due(NOON + timedelta(hours=1))
+    assert due.at == NOON + timedelta(minutes=15)
+
+
+def test_a_schedule_linked_to_a_workflow_later_is_found(workflow):
+    book = ScheduleBook()
+    book.reload_if_changed(NOON)
+    cron = CrontabSchedule.objects.create(minute="0", hour="*", timezone="UTC")
+    task = PeriodicTask.objects.create(name="late", task=BATON_TASK, crontab=cron)
+    PeriodicTask.objects.filter(pk=task.pk).update(date_changed=NOON - timedelta(days=1))
+    book.reload_if_changed(NOON)
+    WorkflowSchedule.objects.create(periodic_task=task, workflow=workflow)
+    PeriodicTasks.update_changed()
+    book.reload_if_changed(NOON)
+    assert task.pk in book.timings

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from runs.scheduler import latest_slot
+from runs.schedule_book import latest_slot
 from runs.services import WorkflowNotRunnable, trigger_run
 from workflows.errors import ParameterErrors
 from workflows.models import Workflow
