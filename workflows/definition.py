@@ -10,8 +10,8 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from .containers import container_arguments
 from .branching import check_branches
+from .containers import container_arguments
 from .errors import DefinitionError
 from .graph import GraphBuilder
 from .mapping import check_mapped_parameters
