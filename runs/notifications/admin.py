@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.permissions import workflows_for
 
 from ..admin import ReadOnlyAdmin
-from .models import Channel, Notification, NotificationRule, split_addresses
+from .models import Channel, Notification, NotificationRule, RecipientLanguage, split_addresses
 
 WHEN = ("on_failure", "on_success", "on_retry", "on_missed_schedule", "slower_than")
 KEEP = _("Leave empty to keep the current value; it is never shown.")
@@ -158,3 +158,13 @@ class NotificationAdmin(ReadOnlyAdmin):
         self.message_user(
             request, _("%(count)d notification(s) will be sent again.") % {"count": count}
         )
+
+
+@admin.register(RecipientLanguage)
+class RecipientLanguageAdmin(admin.ModelAdmin):
+    """Each person's language, remembered when they log in or tick "Notify me"; set here too."""
+
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__username", "user__email"]
+    raw_id_fields = ["user"]
