@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from runs.containers.backend import DaemonUnreachable
+from runs.containers.docker_backend import DockerBackend
 from runs.models import TaskRun
 from runs.selectors import task_log
 from runs.services import cancel_run, trigger_run
@@ -165,3 +167,13 @@ def test_the_containers_carry_the_attempt_labels(engine):
     assert labels["baton.worker"].rsplit(":", 1)[1].isdigit()
     cancel_run(run=run, user=None)
     wait_until(lambda: task_state(task) == "cancelled", 15, "the task was not stopped")
+
+
+def test_a_daemon_lost_mid_step_fails_the_attempt_saying_so(engine, monkeypatch):
+    def lost(self, container):
+        raise DaemonUnreachable("The Docker daemon at unix:///x stopped answering: EOF")
+
+    monkeypatch.setattr(DockerBackend, "wait", lost)
+    task = run_of("container_long").task_runs.get()
+    assert task.state == "failed"
+    assert task.error == "The Docker daemon at unix:///x stopped answering: EOF"
