@@ -237,3 +237,17 @@ def test_the_pool_admin_shows_its_use_and_more_slots_start_waiting_tasks(loaded,
     client.post(change, {"slots": 2, "description": "the data warehouse"})
     states = sorted(run.task_runs.values_list("state", flat=True))
     assert states == ["queued", "queued", "waiting"]
+
+
+def test_a_check_that_ends_not_yet_in_a_cancelled_run_is_cancelled_not_left_waiting(loaded):
+    from runs.execution.finish import end_attempt
+    from runs.execution.outcome import Outcome
+    from runs.execution.statements import claim_task_run
+
+    run = start("third_check_wait", marks="/dev/null")
+    claimed = claim_task_run(run.task_runs.get(task_name="ready_on_third_check").pk)
+    assert cancel_run(run=run)  # while the check runs
+    soon = timezone.now() + timedelta(minutes=1)
+    assert end_attempt(claimed, Outcome("waiting", next_check_at=soon), options=None) == "cancelled"
+    check = run.task_runs.get(task_name="ready_on_third_check")
+    assert (check.state, check.error) == ("cancelled", "The run ended while this step was waiting.")

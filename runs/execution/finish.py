@@ -71,9 +71,7 @@ def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -
         after_instance_end(task_run)
         # Messages of an earlier commit whose answer was lost were never sent: send them now.
         if target == TaskState.WAITING:
-            if next_attempt_at is not None:  # the next check, or the approval's deadline
-                wait = max(next_attempt_at - now, timedelta(0))
-                send_after_commit([(task_run.pk, task_run.queue)], delay=wait)
+            _send_at(task_run, next_attempt_at, now)
         elif delay is not None:
             send_after_commit([(task_run.pk, task_run.queue)], delay=delay)
             notifications.task_retried(task_run, workflow_id=run.workflow_id)
@@ -104,6 +102,12 @@ def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
 
 
 _ENDED = "The run ended while this step was waiting."
+
+
+def _send_at(task_run: TaskRun, when, now) -> None:
+    """The message of a waiting step's next check (or an approval's deadline), if any."""
+    if when is not None:
+        send_after_commit([(task_run.pk, task_run.queue)], delay=max(when - now, timedelta(0)))
 
 
 def _recorded(moved: bool, task_run: TaskRun, target: str, now) -> Recorded:
