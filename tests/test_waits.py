@@ -251,3 +251,19 @@ def test_a_check_that_ends_not_yet_in_a_cancelled_run_is_cancelled_not_left_wait
     assert end_attempt(claimed, Outcome("waiting", next_check_at=soon), options=None) == "cancelled"
     check = run.task_runs.get(task_name="ready_on_third_check")
     assert (check.state, check.error) == ("cancelled", "The run ended while this step was waiting.")
+
+
+def test_the_sweep_sends_again_a_check_whose_message_was_lost(loaded):
+    from audit.models import AuditEvent
+
+    run = start("third_check_wait", marks="/dev/null")
+    check = run.task_runs.get(task_name="ready_on_third_check")
+    run_task_run(check.pk)
+    lost = timezone.now() - timedelta(minutes=10)  # due long ago: its message never came
+    TaskRun.objects.filter(pk=check.pk).update(next_attempt_at=lost)
+    assert sweep(timezone.now())["checks_resent"] == 1
+    check.refresh_from_db()
+    assert check.state == "queued"
+    event = AuditEvent.objects.get(verb="task.resent")
+    assert (event.actor_label, event.object_id) == ("system", str(check.pk))
+    assert sweep(timezone.now())["checks_resent"] == 0  # once
