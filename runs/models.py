@@ -285,6 +285,8 @@ class TaskRun(models.Model):
         return self.state in TASK_MOVES[TaskState.PENDING]
 
     def can_mark_as(self, state: str) -> bool:
+        if self.kind == "approval" and state == TaskState.SUCCESS:
+            return False  # approved by its approvers only (four eyes: runs.approvals)
         return state in MARK_STATES and self.state in TASK_MOVES[state]
 
     @property
