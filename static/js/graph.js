@@ -178,6 +178,8 @@
     if (!data.nodes.length) return;
     container.graphData = data;
     container.groups = groupsOf(data);
+    // A picture holds no controls: with fold buttons, the graph is a labelled group instead.
+    if (Object.keys(container.groups).length) container.setAttribute("role", "group");
     container.folded = container.folded || {};
     render(container);
   }
