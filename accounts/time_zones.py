@@ -9,6 +9,7 @@ the pages keep the server's TIME_ZONE.
 
 import functools
 import zoneinfo
+from urllib.parse import unquote
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
@@ -40,7 +41,7 @@ class TimeZoneMiddleware:
     def __call__(self, request):
         session = getattr(request, "session", None)
         chosen = session.get(SESSION_KEY) if session is not None else None
-        zone = zone_named(chosen) or zone_named(request.COOKIES.get(COOKIE))
+        zone = zone_named(chosen) or zone_named(unquote(request.COOKIES.get(COOKIE, "")))
         request.time_zone_chosen = bool(zone_named(chosen))
         if zone is not None:
             timezone.activate(zone)
