@@ -26,6 +26,9 @@ from .states import TaskState
 USING_A_SLOT = (TaskState.QUEUED, TaskState.RUNNING)
 
 
+NO_POOL_BATCH = 500
+
+
 class PoolMissing(Exception):
     """A task names a pool that no admin has created."""
 
@@ -61,9 +64,10 @@ def release_slot(pool: str) -> int:
     """A task of ``pool`` left running: promote parked tasks into the free slots (locked)."""
     locked = Pool.objects.select_for_update().filter(name=pool).first()
     if locked is None:
-        return 0
-    in_use = TaskRun.objects.filter(pool=pool, state__in=USING_A_SLOT).count()
-    free = locked.slots - in_use
+        # Deleted while tasks waited for it: they go on, to fail saying so (``require_pool``).
+        free = NO_POOL_BATCH
+    else:
+        free = locked.slots - TaskRun.objects.filter(pool=pool, state__in=USING_A_SLOT).count()
     if free <= 0:
         return 0
     chosen = list(

@@ -267,3 +267,16 @@ def test_the_sweep_sends_again_a_check_whose_message_was_lost(loaded):
     event = AuditEvent.objects.get(verb="task.resent")
     assert (event.actor_label, event.object_id) == ("system", str(check.pk))
     assert sweep(timezone.now())["checks_resent"] == 0  # once
+
+
+def test_tasks_waiting_for_a_pool_that_is_deleted_go_on_and_fail_saying_so(loaded):
+    pool = Pool.objects.create(name="warehouse", slots=0)
+    run = start("warehouse_a", marks="/dev/null")
+    for task_run in run.task_runs.all():
+        run_task_run(task_run.pk)
+    pool.delete()
+    assert sweep(timezone.now())["pool_slots_filled"] == 3
+    task_run = run.task_runs.first()
+    assert run_task_run(task_run.pk) == "failed"
+    task_run.refresh_from_db()
+    assert task_run.error.startswith("Pool 'warehouse' does not exist")
