@@ -180,6 +180,11 @@ def check_something() -> bool:
     return True
 
 
+@task
+def check_item(item: int) -> bool:
+    return True
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -196,6 +201,10 @@ def check_something() -> bool:
             "wait_until needs an aware datetime (with tzinfo)",
         ),
         (lambda: wait_until("tomorrow"), "wait_until takes a datetime, a workflow parameter"),
+        (
+            lambda: wait_for(check_item.map([1, 2])),
+            "wait_for cannot wait on the mapped step 'check_item'",
+        ),
         (
             lambda: approval("Sign-off", approvers="Finance"),
             "approvers must be 'group:<name>', e.g. approvers='group:Finance', not 'Finance'",

@@ -93,6 +93,11 @@ def wait_for(check, *, every: timedelta = DEFAULT_EVERY, timeout=DEFAULT_TIMEOUT
         raise DefinitionError(
             f"wait_for checks a @task called in the workflow body, not {check!r}", **where
         )
+    if check.mapped:
+        raise DefinitionError(
+            f"wait_for cannot wait on the mapped step '{check.name}': wait before or after it",
+            **where,
+        )
     check.wait = WaitSpec(
         every=_check_duration(every, "every", where, optional=False),
         timeout=_check_duration(timeout, "timeout", where, optional=True),
