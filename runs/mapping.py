@@ -24,7 +24,9 @@ from .execution.logs import TaskLogWriter
 from .execution.outcome import Outcome, result_outcome
 from .execution.reconnect import survives_outages
 from .execution.statements import step_has_active_instances
+from .map_insert import insert_instances
 from .models import TaskRun, WorkflowRun
+from .pools import release_slot
 from .progress import advance_run
 from .states import RunState, TaskState
 
@@ -99,32 +101,15 @@ def _make_instances(task_run: TaskRun, items: list, now) -> bool:
         if parent.map_count is None:
             # A first run of the step, or the step run again: a new set of instances.
             TaskRun.objects.filter(run_id=run.pk, map_parent=parent.task_name).delete()
-            made = TaskRun.objects.bulk_create(_instances(parent, items, now), batch_size=2000)
-            TaskRun.objects.filter(pk=parent.pk).update(map_count=len(made))
-            send_after_commit((instance.pk, instance.queue) for instance in made)
+            made = insert_instances(parent, items, now)
+            # The instances take the step's pool; the step, running on, holds no slot of it.
+            TaskRun.objects.filter(pk=parent.pk).update(map_count=len(made), pool="")
+            send_after_commit((pk, parent.queue) for pk in made)
+            if parent.pool:
+                transaction.on_commit(partial(release_slot, parent.pool))
         # Otherwise its failed instances were set to run again: they are queued already.
         transaction.on_commit(partial(finish_map_if_done, run.pk, parent.task_name))
     return True
-
-
-def _instances(parent: TaskRun, items: list, now) -> list[TaskRun]:
-    return [
-        TaskRun(
-            run_id=parent.run_id,
-            task_name=f"{parent.task_name}[{index}]",
-            kind=parent.kind,
-            position=parent.position,
-            group=parent.group,
-            state=TaskState.QUEUED,
-            queued_at=now,
-            max_attempts=parent.max_attempts - parent.attempt + 1,
-            queue=parent.queue,
-            map_parent=parent.task_name,
-            map_index=index,
-            map_item=item,
-        )
-        for index, item in enumerate(items)
-    ]
 
 
 def after_instance_end(task_run: TaskRun) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.testing import make_user
 from runs.mapping import finish_stuck_maps
-from runs.models import TaskRun, WorkflowRun
+from runs.models import Pool, TaskRun, WorkflowRun
 from runs.recovery import recover_dead_workers
 from runs.services import cancel_run, retry_task, trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
@@ -166,3 +166,21 @@ def test_the_sweep_ends_a_mapped_step_whose_last_check_was_lost(engine):
     assert run.state == "success"
     assert run.task_runs.get(task_name="square").result == [1, 4]
     assert run.task_runs.get(task_name="total").result == 5
+
+
+def test_items_of_every_json_kind_reach_their_instance_as_they_were(engine):
+    run = wait_for_run(start("map_kinds"))
+    assert run.state == "success"
+    expected = [1, "a", [2, 3], {"k": None}, None, 2.5, True, False, "x'y"]
+    assert run.task_runs.get(task_name="echo").result == expected
+
+
+def test_instances_of_a_pooled_step_take_turns_and_the_step_holds_no_slot(engine):
+    Pool.objects.create(name="one_at_a_time", slots=1)
+    run = wait_for_run(start("map_in_a_pool"), timeout=20)
+    assert (run.state, run.task_runs.get(task_name="pooled").result) == ("success", [1, 2, 3])
+    spans = sorted(
+        run.task_runs.filter(map_parent="pooled").values_list("started_at", "finished_at")
+    )
+    pairs = zip(spans, spans[1:], strict=False)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairs)

@@ -116,3 +116,26 @@ def nap(seconds: str) -> float:
 def map_naps(seconds: list[str] = ["30", "30"]):  # noqa: B006
     """Instances that sleep, to be cancelled."""
     nap.map(seconds)
+
+
+@task
+def echo(item):
+    return item
+
+
+@workflow
+def map_kinds():
+    """Items of every JSON kind come back as they went."""
+    echo.map([1, "a", [2, 3], {"k": None}, None, 2.5, True, False, "x'y"])
+
+
+@task(pool="one_at_a_time")
+def pooled(n: int) -> int:
+    time.sleep(0.05)
+    return n
+
+
+@workflow
+def map_in_a_pool():
+    """Instances of a pooled step share its pool; the step itself holds no slot."""
+    pooled.map([1, 2, 3])
