@@ -65,13 +65,13 @@ def _deploy(docker: str) -> str:
     if deploy.returncode:
         return f"docker stack deploy refused: {deploy.stderr.strip()}"
     started = time.monotonic()
-    while time.monotonic() - started < 180:
+    while time.monotonic() - started < 420:
         running = _replicas(docker)
         if all(running.get(name, 0) >= count for name, count in WANTED.items()):
             took = time.monotonic() - started
             return f"deployed: replicas {running} in {took:.0f} s; {_end_to_end(docker)}"
         time.sleep(2)
-    return f"replicas running after 180 s: {_replicas(docker)}; why: {_task_errors(docker)}"
+    return f"replicas running after 420 s: {_replicas(docker)}; why: {_task_errors(docker)}"
 
 
 def _replicas(docker: str) -> dict[str, int]:
