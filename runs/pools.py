@@ -61,7 +61,15 @@ def park_or_claim(task_run_id: int, pool: str, claim) -> object | None:
 
 
 def release_slot(pool: str) -> int:
-    """A task of ``pool`` left running: promote parked tasks into the free slots (locked)."""
+    """A task of ``pool`` left running: promote parked tasks into the free slots (locked).
+
+    In the caller's transaction when there is one (a savepoint), else in its own.
+    """
+    with transaction.atomic():
+        return _promote_parked(pool)
+
+
+def _promote_parked(pool: str) -> int:
     locked = Pool.objects.select_for_update().filter(name=pool).first()
     if locked is None:
         # Deleted while tasks waited for it: they go on, to fail saying so (``require_pool``).
@@ -92,8 +100,7 @@ def promote_waiting_everywhere() -> int:
     )
     promoted = 0
     for name in list(names):
-        with transaction.atomic():
-            promoted += release_slot(name)
+        promoted += release_slot(name)
     return promoted
 
 
