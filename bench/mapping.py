@@ -157,8 +157,10 @@ class MappingBench(Bench):
         print(f"{'instances created (claim → first start)':46} {created:>9.2f}s {'≤ 2.00 s':>12}")
         print(f"{'map of ' + n + ', instances/s':46} {mapped:>10.0f} {f'≥ {fanout:.0f}':>12}")
         print(f"{'static fan-out of ' + n + ', tasks/s':46} {fanout:>10.0f}")
-        ok = created <= CREATE_TARGET_S and mapped >= fanout * 0.95
-        print("\nTargets met." if ok else "\nTarget missed (see above).")
+        ratio = mapped / fanout
+        print(f"{'map ÷ fan-out':46} {ratio:>10.2f} {'≥ 1.00':>12}")
+        verdict = "met" if created <= CREATE_TARGET_S and ratio >= 1 else "missed"
+        print(f"\nTargets {verdict} (medians; rounds differ by several % on a loaded machine).")
 
 
 if __name__ == "__main__":
