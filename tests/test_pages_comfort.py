@@ -97,3 +97,18 @@ def test_the_lock_out_message_says_for_how_long():
         assert "blocked for up to 60 minutes" in lockout_words()
     with override_settings(ACCOUNT_RATE_LIMITS={}):
         assert lockout_words() == "Too many failed login attempts. Try again later."
+
+
+# Session, user; the saved choice; the user's permissions and their groups' (the top bar's
+# Audit link). The time zone itself costs no query on any page.
+PREFERENCES_QUERIES = 5
+
+
+def test_the_preferences_page_and_the_time_zone_cost_no_extra_query(
+    client, world, django_assert_num_queries
+):
+    client.force_login(world.viewer)
+    client.cookies[COOKIE] = "Europe/Paris"
+
+    with django_assert_num_queries(PREFERENCES_QUERIES):
+        client.get(reverse("accounts:preferences"))

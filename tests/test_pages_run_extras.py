@@ -176,3 +176,22 @@ def test_the_log_header_follows_the_size_while_the_task_writes(client, world):
     assert 'id="log-header" hx-swap-oob="true"' in tail
     assert "2.0\xa0KB of text." in tail
     assert timezone.now() > task.started_at
+
+
+# Session, user; the run with its workflow, note writer and canceller (one query, run_for);
+# the editor's access (4).
+NOTE_PAGE_QUERIES = 7
+CANCEL_PAGE_QUERIES = 7
+
+
+def test_the_note_and_cancel_pages_run_a_constant_number_of_queries(
+    client, world, django_assert_num_queries
+):
+    run = make_run(world.report, state="running")
+    run_note_save(run=run, text="first", user=world.editor)
+    client.force_login(world.editor)
+
+    with django_assert_num_queries(NOTE_PAGE_QUERIES):
+        client.get(reverse("runs:note", args=[run.pk]))
+    with django_assert_num_queries(CANCEL_PAGE_QUERIES):
+        client.get(reverse("runs:cancel", args=[run.pk]))

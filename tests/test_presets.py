@@ -184,3 +184,23 @@ def test_the_workflow_page_lists_presets_and_flags_those_that_no_longer_fit(clie
 
     assert "South, top 2" in page and "No longer fits" in page
     assert "Region: “east” is not a valid choice. Choose one of: north, south." in page
+
+
+# Session, user; the workflow; the runner's access (4); the presets with who saved them.
+PRESETS_ONLY_FORM_QUERIES = 8
+
+
+def test_the_presets_only_form_runs_a_constant_number_of_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(world.runner)
+    url = reverse("workflows:run", args=["report"])
+    counts = []
+    for name in ("one", "two", "three"):
+        save(world, name=name)
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        counts.append(len(context.captured_queries))
+
+    assert counts == [PRESETS_ONLY_FORM_QUERIES] * 3

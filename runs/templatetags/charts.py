@@ -10,6 +10,7 @@ from datetime import timedelta
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .baton import duration, state_words
 
@@ -42,7 +43,11 @@ def duration_chart(bars):
         rects,
     )
     if timed:
-        summary = _("%(count)s runs: shortest %(low)s, median %(mid)s, longest %(high)s") % {
+        summary = ngettext(
+            "%(count)s run: shortest %(low)s, median %(mid)s, longest %(high)s",
+            "%(count)s runs: shortest %(low)s, median %(mid)s, longest %(high)s",
+            len(timed),
+        ) % {
             "count": len(timed),
             "low": _seconds_words(min(timed)),
             "mid": _seconds_words(statistics.median(timed)),
