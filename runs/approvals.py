@@ -8,6 +8,7 @@ nothing.
 """
 
 from django.db import transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,10 +144,11 @@ def approvals_waiting_for(user, *, limit: int = 20) -> list[TaskRun]:
     if not getattr(user, "is_authenticated", False):
         return []
     waiting = (
-        TaskRun.objects.filter(
+        TaskRun.objects.annotate(approvers=KT("approval__group"))  # as text, for IN (…)
+        .filter(
             kind="approval",
             state=TaskState.WAITING,
-            approval__group__in=user.groups.values("name"),
+            approvers__in=user.groups.values("name"),
             run__workflow__in=workflows_for(user, "view"),
         )
         .exclude(run__started_by=user)
