@@ -1,5 +1,5 @@
-"""The admin's index: one Baton section in the order admins work, without the third-party
-models they never need to touch.
+"""The admin's index (and its side bar): one Baton section in the order admins work,
+without the third-party models they never need to touch.
 
 Hidden: django-celery-beat's rows (schedules are edited as Baton's *Workflow
 schedules*, which make those rows), Dramatiq's task log (the runs say it better),
@@ -7,7 +7,6 @@ allauth's e-mail addresses and social tokens (sign-in data, not settings). Users
 groups and the Google sign-in app stay where Django and allauth put them.
 """
 
-from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
@@ -41,22 +40,28 @@ HIDDEN = (
 
 
 def _rank(model: dict) -> tuple:
-    meta = model["model"]._meta
-    key = (meta.app_label, meta.model_name)
+    key = _key(model)
     position = BATON_ORDER.index(key) if key in BATON_ORDER else len(BATON_ORDER)
     return position, str(model["name"])
 
 
+def _shown(app: dict) -> dict:
+    models = [m for m in app["models"] if _key(m) not in HIDDEN]
+    return {**app, "models": models}
+
+
+def _key(model: dict) -> tuple[str, str]:
+    meta = model["model"]._meta
+    return meta.app_label, meta.model_name
+
+
 def arrange(site: admin.AdminSite) -> None:
-    """Hide the models admins do not need and gather Baton's into one section."""
-    for app_label, model_name in HIDDEN:
-        model = apps.get_model(app_label, model_name)
-        if site.is_registered(model):
-            site.unregister(model)
+    """Leave the models admins do not need out of the index (their pages still answer, for
+    the rare repair) and gather Baton's into one section."""
     plain = site.get_app_list
 
     def get_app_list(request, app_label=None):
-        listed = plain(request, app_label)
+        listed = [app for app in map(_shown, plain(request, app_label)) if app["models"]]
         if app_label is not None:
             return listed
         baton = [app for app in listed if app["app_label"] in BATON_APPS]

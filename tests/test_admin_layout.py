@@ -21,9 +21,10 @@ def test_the_index_has_one_baton_section_in_order_and_hides_what_admins_do_not_n
     assert "Social applications" in page and "Users" in page
 
 
-def test_hidden_models_answer_not_found(admin_client):
-    assert admin_client.get("/admin/django_celery_beat/solarschedule/").status_code == 404
-    assert admin_client.get("/admin/socialaccount/socialtoken/").status_code == 404
+def test_hidden_models_are_left_out_of_the_side_bar_too(admin_client):
+    page = admin_client.get("/admin/workflows/workflow/").content.decode()
+
+    assert "Solar events" not in page and "Workflow schedules" in page
 
 
 def test_a_code_declared_workflow_cannot_be_deleted(admin_client):
