@@ -251,3 +251,17 @@ def test_the_admin_index_has_one_baton_section(browser, live_server, world):
     expect(page.locator('[name="param_region"]')).to_be_visible()
     snap(page, "admin-schedule-add")
     page.context.close()
+
+
+def test_the_started_banner_goes_once_the_run_ends(browser, live_server, world):
+    page = enter(browser, live_server, world["ed"])
+
+    page.goto(f"{live_server.url}/workflows/report/run/")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.locator("#messages")).to_contain_text("started.")
+    run = WorkflowRun.objects.filter(started_by=world["ed"]).get()
+    WorkflowRun.objects.filter(pk=run.pk).update(state="success", finished_at=timezone.now())
+
+    expect(page.get_by_test_id("run-state")).to_have_text("Succeeded")
+    expect(page.locator("#messages")).to_have_count(0)
+    page.context.close()
