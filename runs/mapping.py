@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workflows.mapping import not_a_list, too_many_items
-from workflows.references import resolve, walk
+from workflows.references import ParamRef, resolve, walk
 from workflows.tasks import TaskNode
 
 from .dispatch import send_after_commit
@@ -81,7 +81,7 @@ def _source_words(node: TaskNode) -> str:
     source = node.map_over
     if isinstance(source, TaskNode):
         return f"task '{source.name}'"
-    if hasattr(source, "workflow"):
+    if isinstance(source, ParamRef):
         return f"parameter '{source.name}'"
     return "its list"
 

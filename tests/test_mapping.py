@@ -13,7 +13,7 @@ from accounts.testing import make_user
 from runs.mapping import finish_stuck_maps
 from runs.models import Pool, TaskRun, WorkflowRun
 from runs.recovery import recover_dead_workers
-from runs.services import cancel_run, retry_task, trigger_run
+from runs.services import cancel_run, retry_failed_tasks, retry_task, trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
 from tests.processes import wait_until
 from workflows.models import Workflow
@@ -184,3 +184,15 @@ def test_instances_of_a_pooled_step_take_turns_and_the_step_holds_no_slot(engine
     )
     pairs = zip(spans, spans[1:], strict=False)
     assert all(end <= next_start for (_, end), (next_start, _) in pairs)
+
+
+def test_retrying_a_runs_failed_tasks_runs_only_the_failed_instances_again(engine):
+    run = wait_for_run(start("map_over_parameter", values=["2", "-1"]))
+    assert run.state == "failed"
+    run.task_runs.filter(task_name="square[1]").update(map_item=3)  # as if the data were fixed
+    assert retry_failed_tasks(run=run) == 3  # square[1], square and total
+    run = wait_for_run(run)
+    assert run.state == "success"
+    assert run.task_runs.get(task_name="total").result == 4 + 9
+    assert run.task_runs.get(task_name="square[0]").attempt == 1
+    assert run.task_runs.filter(map_parent="square").count() == 2  # the same instances
