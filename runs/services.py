@@ -30,6 +30,7 @@ from .models import TaskAttempt, TaskRun, WorkflowRun
 from .notifications import events as notifications
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
 from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
+from .task_run_insert import insert_task_runs
 
 
 class WorkflowNotRunnable(Exception):
@@ -119,7 +120,7 @@ def trigger_run(
             note=note,
             created_at=now,
         )
-        TaskRun.objects.bulk_create(_task_runs_of(run, definition))
+        insert_task_runs(run, definition, _task_runs_of)
         if notify_starter and started_by is not None:
             notifications.subscribe(run, started_by)  # before it can end
         if free_slots(locked) > 0:

@@ -12,7 +12,8 @@ from .registry import provenance_of
 def version_for(workflow: Workflow, definition: WorkflowDefinition) -> WorkflowVersion:
     """The version of ``definition``, recorded the first time any process meets it."""
     found = WorkflowVersion.objects.filter(workflow=workflow, code_hash=definition.code_hash)
-    version = found.first()
+    # Without its source and graph: a run only points at it, and a 5,000-task graph is large.
+    version = found.defer("source", "graph", "parameter_schema").first()
     if version is not None:
         return version
     provenance = provenance_of(definition)
