@@ -1,4 +1,4 @@
-"""The graph in a real browser: a group drawn as a box that folds, a mapped step as a stack."""
+"""In a real browser: a group drawn as a box that folds, a mapped step as a stack, its counts."""
 
 from pathlib import Path
 
@@ -7,8 +7,10 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.testing import make_user
-from runs.testing import use_workflows
+from runs.services import trigger_run
+from runs.testing import in_process_worker, use_workflows, wait_for_run
 from tests.browser.accessibility import assert_accessible
+from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +65,21 @@ def test_a_mapped_step_is_drawn_as_a_stack(signed_in):
     expect(square).to_be_visible()
     expect(square.locator("rect.stack")).to_have_count(1)
     expect(square.locator("title")).to_have_text("square (one per item)")
+
+
+def test_a_mapped_steps_instances_read_as_counts_with_the_failed_one_listed(signed_in):
+    page = signed_in
+    with in_process_worker():
+        workflow = Workflow.objects.get(slug="map_over_parameter")
+        run = trigger_run(workflow=workflow, parameters={"values": ["1", "-1", "3"]})
+        run = wait_for_run(run, timeout=20)
+    page.goto(page.base + f"/runs/{run.pk}/")
+    row = page.locator('#run-tasks tr[data-task="square"]')
+    expect(row.locator(".map-counts")).to_have_text("3 instances: 2 succeeded, 1 failed")
+    listed = row.locator("[data-instance]")
+    expect(listed).to_have_count(1)
+    expect(listed.locator("code")).to_have_text("square[1]")
+    expect(listed.get_by_role("button", name="Retry square[1]")).to_be_visible()
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#run-tasks").screenshot(path=str(SCREENSHOTS / "map-instances.png"))
