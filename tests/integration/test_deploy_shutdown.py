@@ -19,6 +19,16 @@ from .conftest import WorkerProcess
 from .test_scheduler_processes import SchedulerProcess
 
 
+def stop_like_docker(process) -> None:
+    """SIGTERM to the service's main process only, as `docker stop` (through tini) sends it.
+
+    Not to its whole process group: Dramatiq's worker processes take a second SIGTERM (their
+    main process forwards the first) as "kill now".
+    """
+    process.process.send_signal(signal.SIGTERM)
+    process.process.wait(timeout=30)
+
+
 def healthcheck(service: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "healthcheck", service],
@@ -40,7 +50,7 @@ def test_a_stopped_leader_hands_over_at_once_and_leaves_no_heartbeat(loaded, wor
     assert alive.returncode == 0, alive.stderr
     assert "(leader)" in alive.stdout and "(standby)" in alive.stdout
 
-    first.kill(signal.SIGTERM)
+    stop_like_docker(first)
 
     assert first.process.returncode == 0
     assert "Scheduler stopped" in first.output()
@@ -59,9 +69,12 @@ def test_a_stopped_worker_finishes_its_task_first(loaded, worker_env, processes)
     run = trigger_run(workflow=Workflow.objects.get(slug="long_python"), parameters={"seconds": 2})
     wait_until(lambda: run.task_runs.filter(state="running").exists(), 10, "no task started")
 
-    worker.kill(signal.SIGTERM)
+    stop_like_docker(worker)
 
-    run = wait_for_run(run, timeout=5)  # already over: the worker waited for it
+    try:
+        run = wait_for_run(run, timeout=5)  # already over: the worker waited for it
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker.output()}") from None
     assert (run.state, run.task_runs.get().state) == ("success", "success")
     assert worker.process.returncode == 0
     assert not ProcessHeartbeat.objects.filter(kind="worker").exists()
