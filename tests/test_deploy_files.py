@@ -26,20 +26,29 @@ def _clean_env(**extra) -> dict:
     return {**keep, **extra}
 
 
-def compose_config(*args: str, env: dict) -> subprocess.CompletedProcess:
+@pytest.fixture
+def compose_config(tmp_path):
+    """`docker-compose … <args>` on compose.yaml, with only ``env`` set."""
     compose = shutil.which("docker-compose")
     if compose is None:
         pytest.skip("docker-compose is not installed (Debian's docker-compose)")
-    return subprocess.run(
-        [compose, "--project-directory", str(ROOT), "-f", str(ROOT / "compose.yaml"), *args],
-        env=_clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    no_dotenv = tmp_path / "empty.env"  # not the .env a developer may keep beside compose.yaml
+    no_dotenv.write_text("")
+
+    def run(*args: str, env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [compose, "--project-directory", str(ROOT), "--env-file", str(no_dotenv)]
+            + ["-f", str(ROOT / "compose.yaml"), *args],
+            env=_clean_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    return run
 
 
-def test_compose_file_is_valid_and_wires_the_services():
+def test_compose_file_is_valid_and_wires_the_services(compose_config):
     result = compose_config("--profile", "observe", "config", env=COMPOSE_ENV)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
@@ -79,7 +88,7 @@ def test_compose_file_is_valid_and_wires_the_services():
         assert (ROOT / path).exists(), path
 
 
-def test_compose_names_a_missing_secret():
+def test_compose_names_a_missing_secret(compose_config):
     result = compose_config("config", "-q", env={"POSTGRES_PASSWORD": "pw"})
 
     assert result.returncode != 0
