@@ -8,9 +8,12 @@ re-sends what stayed queued too long.
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from uuid import uuid4
 
 import dramatiq
 from django.db import transaction
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis
 from dramatiq.errors import DramatiqError
 from dramatiq.message import Message
 from redis.exceptions import RedisError
@@ -42,9 +45,52 @@ def send_after_commit(items: Iterable[tuple[int, str]], *, delay: timedelta | No
 
 
 def _send_all(items: list[tuple[int, str]], delay: timedelta | None) -> None:
+    broker = dramatiq.get_broker()
+    if delay is None and len(items) > 1 and isinstance(broker, RedisBroker):
+        try:
+            _enqueue_in_one_pipeline(broker, items)
+        except (DramatiqError, RedisError, OSError):
+            # Committed already: the task runs stay queued and the scheduler re-sends them.
+            logger.exception("Could not enqueue %d task runs", len(items))
+        return
     for task_run_id, queue in items:
         try:
             send_task_run(task_run_id, queue, delay=delay)
         except (DramatiqError, RedisError, OSError):
             # Committed already: the task run stays queued and the scheduler re-sends it.
             logger.exception("Could not enqueue task run %s on queue %r", task_run_id, queue)
+
+
+def _enqueue_in_one_pipeline(broker: RedisBroker, items: list[tuple[int, str]]) -> None:
+    """What ``RedisBroker.enqueue`` does for each message, in one round trip to Redis.
+
+    A fan-out of 1,000 sent one message at a time spends most of its commit waiting
+    for Redis's answers. This follows dramatiq 2.x's ``enqueue`` and ``_dispatch``
+    (the same Lua script and arguments), sent through a pipeline.
+    """
+    for queue in {queue for _, queue in items}:
+        broker.declare_queue(queue)
+    dispatch, unpack_size = broker.scripts["dispatch"], broker._max_unpack_size()
+    messages = [
+        Message(
+            queue_name=queue,
+            actor_name=ACTOR_NAME,
+            args=(task_run_id,),
+            kwargs={},
+            options={"redis_message_id": str(uuid4())},
+        )
+        for task_run_id, queue in items
+    ]
+    with broker.client.pipeline(transaction=False) as pipeline:
+        for message in messages:
+            broker.emit_before("enqueue", message, None)
+            arguments = [
+                *("enqueue", current_millis(), message.queue_name, broker.broker_id),
+                *(broker.heartbeat_timeout, broker.dead_message_ttl),
+                *(broker._should_do_maintenance("enqueue"), unpack_size),
+                *(message.options["redis_message_id"], message.encode()),
+            ]
+            dispatch(keys=[broker.namespace], args=arguments, client=pipeline)
+        pipeline.execute()
+    for message in messages:
+        broker.emit_after("enqueue", message, None)
