@@ -134,7 +134,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.ShutdownNotifications",
         "dramatiq.middleware.Callbacks",
-        "django_dramatiq.middleware.DbConnectionsMiddleware",
+        "runs.worker_hooks.DbConnectionsOnError",  # no health query per message
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]

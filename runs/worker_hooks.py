@@ -1,6 +1,7 @@
 """What every Baton worker does when it boots and stops, as a Dramatiq middleware."""
 
 import dramatiq
+from django import db
 from dramatiq.middleware import Middleware
 
 from .dispatch import DEFAULT_QUEUE
@@ -35,6 +36,34 @@ class BatonWorkerHooks(Middleware):
 
         stop_watch()
         stop_sender()
+
+
+class DbConnectionsOnError(Middleware):
+    """Django's connection upkeep around each message, without a health query per message.
+
+    django_dramatiq's ``DbConnectionsMiddleware`` calls ``close_old_connections`` before
+    and after every message; with ``CONN_HEALTH_CHECKS`` that costs one more query per
+    message. Here a connection is checked only after an error was seen on it (or closed
+    when older than ``CONN_MAX_AGE``); one broken while idle (a database restart) fails
+    its next statement, which ``runs.execution.reconnect`` replaces and runs again.
+    """
+
+    def _tidy_connections(self, *args, **kwargs):
+        for connection in db.connections.all(initialized_only=True):
+            healthy = connection.health_check_done and not connection.errors_occurred
+            connection.close_if_unusable_or_obsolete()
+            if healthy and connection.connection is not None:
+                connection.health_check_done = True  # no error since its last check
+
+    before_process_message = _tidy_connections
+    after_process_message = _tidy_connections
+
+    def _close_connections(self, *args, **kwargs):
+        db.connections.close_all()
+
+    before_consumer_thread_shutdown = _close_connections
+    before_worker_thread_shutdown = _close_connections
+    before_worker_shutdown = _close_connections
 
 
 def workflow_queues(registry=None) -> set[str]:
