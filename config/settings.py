@@ -126,7 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 BROKER_URL = env.str("BROKER_URL", default="")
 DRAMATIQ_BROKER = {
     "BROKER": (
-        "dramatiq.brokers.redis.RedisBroker" if BROKER_URL else "dramatiq.brokers.stub.StubBroker"
+        # Dramatiq's Redis broker, whose idle consumers are woken when work is sent.
+        "runs.broker.BatonRedisBroker" if BROKER_URL else "dramatiq.brokers.stub.StubBroker"
     ),
     "OPTIONS": {"url": BROKER_URL} if BROKER_URL else {},
     "MIDDLEWARE": [

@@ -91,6 +91,9 @@ def _enqueue_in_one_pipeline(broker: RedisBroker, items: list[tuple[int, str]]) 
                 *(message.options["redis_message_id"], message.encode()),
             ]
             dispatch(keys=[broker.namespace], args=arguments, client=pipeline)
+        if hasattr(broker, "nudge_channel"):  # runs.broker's: wake the idle consumers
+            for queue in {message.queue_name for message in messages}:
+                pipeline.publish(broker.nudge_channel(queue), "")
         pipeline.execute()
     for message in messages:
         broker.emit_after("enqueue", message, None)

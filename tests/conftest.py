@@ -103,7 +103,6 @@ def _own_redis_database_per_xdist_worker():
         return
     import dramatiq
     from django.utils.module_loading import import_string
-    from dramatiq.brokers.redis import RedisBroker
 
     from runs.worker_hooks import prepare_broker
 
@@ -112,7 +111,7 @@ def _own_redis_database_per_xdist_worker():
     url = urlunsplit(parts._replace(path=f"/{base + int(worker[2:])}"))
     previous_url, previous_broker = settings.BROKER_URL, dramatiq.get_broker()
     middleware = [import_string(name)() for name in settings.DRAMATIQ_BROKER["MIDDLEWARE"]]
-    broker = RedisBroker(url=url, middleware=middleware)
+    broker = import_string(settings.DRAMATIQ_BROKER["BROKER"])(url=url, middleware=middleware)
     for actor_name in previous_broker.get_declared_actors():
         broker.declare_actor(previous_broker.get_actor(actor_name))
     prepare_broker(broker)

@@ -66,7 +66,7 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
     result = manage("shell", "--no-imports", "-c", code, env=PRODUCTION | {"DEBUG": "1"})
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
-        "dramatiq.brokers.redis.RedisBroker",
+        "runs.broker.BatonRedisBroker",
     ]
 
 
