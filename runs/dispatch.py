@@ -6,6 +6,7 @@ re-sends what stayed queued too long.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from uuid import uuid4
@@ -44,7 +45,26 @@ def send_after_commit(items: Iterable[tuple[int, str]], *, delay: timedelta | No
         transaction.on_commit(lambda: _send_all(items, delay))
 
 
+# The direct hand-off (see runs.actors): what the commits of one attempt sent, per thread.
+_sent_by_attempt = threading.local()
+
+
+def count_sends() -> None:
+    """From now on in this thread, the messages sent on commit are kept for ``hand_off()``."""
+    _sent_by_attempt.items = []
+
+
+def hand_off() -> tuple[int, str] | None:
+    """The one ``(task_run_id, queue)`` sent since ``count_sends()``, if exactly one; stops."""
+    items = getattr(_sent_by_attempt, "items", None) or []
+    _sent_by_attempt.items = None
+    return items[0] if len(items) == 1 else None
+
+
 def _send_all(items: list[tuple[int, str]], delay: timedelta | None) -> None:
+    counted = getattr(_sent_by_attempt, "items", None)
+    if counted is not None:
+        counted.extend(items if delay is None else items * 2)  # a delayed one is no hand-off
     broker = dramatiq.get_broker()
     if delay is None and len(items) > 1 and isinstance(broker, RedisBroker):
         try:

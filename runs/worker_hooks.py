@@ -6,11 +6,27 @@ from dramatiq.middleware import Middleware
 
 from .dispatch import DEFAULT_QUEUE
 
+# The queues this process's worker consumes (None: every declared one), while it runs.
+_consumed = {"running": False, "queues": None}
+
+
+def consumes_here(queue: str) -> bool:
+    """Whether this process's running worker takes messages of ``queue`` (for a hand-off)."""
+    whitelist = _consumed["queues"] or dramatiq.get_broker().get_declared_queues()
+    return _consumed["running"] and queue in whitelist
+
 
 class BatonWorkerHooks(Middleware):
     """On boot: consume the queues the loaded workflows use, capture task logs, watch tasks."""
 
     def after_worker_boot(self, broker, worker):
+        _consumed.update(running=True, queues=worker.consumer_whitelist or None)
+        self._boot(broker, worker)
+
+    def before_worker_shutdown(self, broker, worker):
+        _consumed["running"] = False  # a stopping worker hands nothing more off
+
+    def _boot(self, broker, worker):
         from workflows.live import start_polling
 
         from .containers.cleanup import remove_leftovers_in_background
