@@ -49,6 +49,15 @@ def _default_language_after_each_test():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _forget_run_info_after_each_test():
+    """Run ids come back after a rolled-back test (SQLite): a worker's cached run info must not."""
+    yield
+    from runs.execution.statements import run_info
+
+    run_info.cache_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_flush_past_the_audit_truncate_trigger():
     """Transactional tests end with ``flush``: one TRUNCATE of every table.

@@ -205,9 +205,10 @@ def test_the_workflow_page_shows_each_tasks_requirements(engine, admin_client):
 
 
 def test_prepare_envs_builds_what_it_can_and_names_what_it_cannot(engine):
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match=r"^2 environment\(s\) could not be prepared"):
-        call_command("prepare_envs", stdout=out, stderr=err)
+    for _ in range(2):  # the first call builds what earlier tests (maybe elsewhere) did not
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError, match=r"^2 environment\(s\) could not be prepared"):
+            call_command("prepare_envs", stdout=out, stderr=err)
     assert "already built, used by environment_context.describe" in out.getvalue()
     assert "missing_python.on_an_old_python: Python 2.9 (python='2.9') is not" in err.getvalue()
     assert "missing_requirement.wants_a_missing_version: Could not prepare" in err.getvalue()
