@@ -3,8 +3,8 @@
 Each tick (at most a second apart) it starts due runs and runs the recovery
 sweeps of ``runs.recovery``. Schedules are held in memory, ordered by their
 next slot (``runs.schedule_book``); when django-celery-beat's ``PeriodicTasks``
-marker says a row changed, only the changed schedules are read again. Several schedulers may run; only the one holding
-the leader lock acts.
+marker says a row changed, only the changed schedules are read again. Several
+schedulers may run; only the one holding the leader lock acts.
 """
 
 import logging
