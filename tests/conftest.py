@@ -52,9 +52,9 @@ def _default_language_after_each_test():
 @pytest.fixture(autouse=True)
 def _forget_run_info_after_each_test():
     """Run ids come back after a rolled-back test (SQLite): a worker's cached run info must not."""
-    yield
-    from runs.execution.statements import run_info
+    from runs.execution.statements import run_info  # the cached function, before a test patches it
 
+    yield
     run_info.cache_clear()
 
 
