@@ -368,7 +368,10 @@ class TaskLogChunk(models.Model):
         return f"{self.task_run} · attempt {self.attempt} · #{self.seq}"
 
 
-# Notification channels, rules and the outbox (runs.notifications).
+# Models kept beside the code that writes and reads them, imported here so that Django
+# finds them: counters of events no table keeps (environment builds, container starts) for
+# /metrics; notification channels, rules and the outbox; worker and scheduler heartbeats.
+from .metrics.counters import MetricCounter  # noqa: E402, F401
 from .notifications.models import (  # noqa: E402, F401
     Channel,
     Notification,
@@ -376,9 +379,4 @@ from .notifications.models import (  # noqa: E402, F401
     RecipientLanguage,
     RunSubscription,
 )
-
-# Worker and scheduler processes alive (kept beside the code that writes and reads them).
 from .presence import ProcessHeartbeat  # noqa: E402, F401
-
-# Counters of events no table keeps (environment builds, container starts) for /metrics.
-from .metrics.counters import MetricCounter  # noqa: E402, F401

@@ -330,7 +330,8 @@ def declare_task(fn, *, name, options: dict, file: str, line: int, branch: bool 
         TaskOptions(**options)
     except TypeError as exc:
         what = "@branch" if branch else "@task"
-        raise DefinitionError(f"{what} got an unknown option: {exc}", file=file, line=line) from None
+        message = f"{what} got an unknown option: {exc}"
+        raise DefinitionError(message, file=file, line=line) from None
     return decorate(fn) if fn is not None else decorate
 
 

@@ -4,39 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0004_run_note_and_cancel_reason'),
+        ("runs", "0004_run_note_and_cancel_reason"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='taskrun',
-            name='group',
-            field=models.CharField(blank=True, help_text='``with group(...)`` path.', max_length=200),
+            model_name="taskrun",
+            name="group",
+            field=models.CharField(
+                blank=True, help_text="``with group(...)`` path.", max_length=200
+            ),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='map_count',
-            field=models.PositiveIntegerField(blank=True, help_text='Instances made by this mapped step, once made.', null=True),
+            model_name="taskrun",
+            name="map_count",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="Instances made by this mapped step, once made.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='map_index',
+            model_name="taskrun",
+            name="map_index",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='map_item',
-            field=models.JSONField(blank=True, help_text='The item this instance got.', null=True),
+            model_name="taskrun",
+            name="map_item",
+            field=models.JSONField(blank=True, help_text="The item this instance got.", null=True),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='map_parent',
-            field=models.CharField(blank=True, help_text='The mapped step this row is an instance of.', max_length=200),
+            model_name="taskrun",
+            name="map_parent",
+            field=models.CharField(
+                blank=True, help_text="The mapped step this row is an instance of.", max_length=200
+            ),
         ),
         migrations.AddIndex(
-            model_name='taskrun',
-            index=models.Index(condition=models.Q(('map_index__isnull', False)), fields=['run', 'map_parent', 'map_index'], name='taskrun_map_instances'),
+            model_name="taskrun",
+            index=models.Index(
+                condition=models.Q(("map_index__isnull", False)),
+                fields=["run", "map_parent", "map_index"],
+                name="taskrun_map_instances",
+            ),
         ),
     ]

@@ -5,72 +5,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0005_task_run_mapping_and_groups'),
+        ("runs", "0005_task_run_mapping_and_groups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Pool',
+            name="Pool",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='As tasks name it: @task(pool="warehouse").', max_length=100, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_.-]+$', 'Use letters, digits, _, - and .')])),
-                ('slots', models.PositiveIntegerField(default=1, help_text='How many of its tasks may run at once (0 holds them all).')),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text='As tasks name it: @task(pool="warehouse").',
+                        max_length=100,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9_.-]+$", "Use letters, digits, _, - and ."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "slots",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="How many of its tasks may run at once (0 holds them all).",
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.RemoveIndex(
-            model_name='taskrun',
-            name='taskrun_active_by_run',
+            model_name="taskrun",
+            name="taskrun_active_by_run",
         ),
         migrations.RemoveIndex(
-            model_name='taskrun',
-            name='taskrun_active_by_state',
+            model_name="taskrun",
+            name="taskrun_active_by_state",
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='approval',
-            field=models.JSONField(blank=True, help_text="An approval step's title and approvers group.", null=True),
+            model_name="taskrun",
+            name="approval",
+            field=models.JSONField(
+                blank=True, help_text="An approval step's title and approvers group.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='pool',
-            field=models.CharField(blank=True, help_text='The pool it takes a slot of.', max_length=100),
+            model_name="taskrun",
+            name="pool",
+            field=models.CharField(
+                blank=True, help_text="The pool it takes a slot of.", max_length=100
+            ),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='priority',
-            field=models.IntegerField(default=0, help_text='Higher starts first in a full pool.'),
+            model_name="taskrun",
+            name="priority",
+            field=models.IntegerField(default=0, help_text="Higher starts first in a full pool."),
         ),
         migrations.AddField(
-            model_name='taskrun',
-            name='wait_deadline',
-            field=models.DateTimeField(blank=True, help_text='When a wait or an approval step gives up.', null=True),
+            model_name="taskrun",
+            name="wait_deadline",
+            field=models.DateTimeField(
+                blank=True, help_text="When a wait or an approval step gives up.", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='taskattempt',
-            name='state',
-            field=models.CharField(choices=[('pending', 'pending'), ('queued', 'queued'), ('running', 'running'), ('success', 'success'), ('failed', 'failed'), ('up_for_retry', 'up for retry'), ('upstream_failed', 'upstream failed'), ('skipped', 'skipped'), ('cancelled', 'cancelled'), ('waiting', 'waiting')], max_length=20),
+            model_name="taskattempt",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "pending"),
+                    ("queued", "queued"),
+                    ("running", "running"),
+                    ("success", "success"),
+                    ("failed", "failed"),
+                    ("up_for_retry", "up for retry"),
+                    ("upstream_failed", "upstream failed"),
+                    ("skipped", "skipped"),
+                    ("cancelled", "cancelled"),
+                    ("waiting", "waiting"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='taskrun',
-            name='state',
-            field=models.CharField(choices=[('pending', 'pending'), ('queued', 'queued'), ('running', 'running'), ('success', 'success'), ('failed', 'failed'), ('up_for_retry', 'up for retry'), ('upstream_failed', 'upstream failed'), ('skipped', 'skipped'), ('cancelled', 'cancelled'), ('waiting', 'waiting')], default='pending', max_length=20),
+            model_name="taskrun",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "pending"),
+                    ("queued", "queued"),
+                    ("running", "running"),
+                    ("success", "success"),
+                    ("failed", "failed"),
+                    ("up_for_retry", "up for retry"),
+                    ("upstream_failed", "upstream failed"),
+                    ("skipped", "skipped"),
+                    ("cancelled", "cancelled"),
+                    ("waiting", "waiting"),
+                ],
+                default="pending",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='taskrun',
-            index=models.Index(condition=models.Q(('state__in', ('pending', 'queued', 'running', 'up_for_retry', 'waiting'))), fields=['run', 'state'], name='taskrun_active_by_run'),
+            model_name="taskrun",
+            index=models.Index(
+                condition=models.Q(
+                    ("state__in", ("pending", "queued", "running", "up_for_retry", "waiting"))
+                ),
+                fields=["run", "state"],
+                name="taskrun_active_by_run",
+            ),
         ),
         migrations.AddIndex(
-            model_name='taskrun',
-            index=models.Index(condition=models.Q(('state__in', ('pending', 'queued', 'running', 'up_for_retry', 'waiting'))), fields=['state', 'heartbeat_at'], name='taskrun_active_by_state'),
+            model_name="taskrun",
+            index=models.Index(
+                condition=models.Q(
+                    ("state__in", ("pending", "queued", "running", "up_for_retry", "waiting"))
+                ),
+                fields=["state", "heartbeat_at"],
+                name="taskrun_active_by_state",
+            ),
         ),
         migrations.AddIndex(
-            model_name='taskrun',
-            index=models.Index(condition=models.Q(('state__in', ['queued', 'running', 'waiting']), models.Q(('pool', ''), _negated=True)), fields=['pool', 'state'], name='taskrun_pool_use'),
+            model_name="taskrun",
+            index=models.Index(
+                condition=models.Q(
+                    ("state__in", ["queued", "running", "waiting"]),
+                    models.Q(("pool", ""), _negated=True),
+                ),
+                fields=["pool", "state"],
+                name="taskrun_pool_use",
+            ),
         ),
     ]

@@ -7,159 +7,339 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('runs', '0008_container_image_digest'),
-        ('workflows', '0006_task_spec_environment'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("runs", "0008_container_image_digest"),
+        ("workflows", "0006_task_spec_environment"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('kind', models.CharField(choices=[('email', 'E-mail'), ('slack', 'Slack (incoming webhook)'), ('teams', 'Microsoft Teams (webhook)'), ('webhook', 'Webhook (JSON, signed)')], max_length=10, verbose_name='kind')),
-                ('url', models.URLField(blank=True, max_length=1000, verbose_name='webhook URL')),
-                ('addresses', models.TextField(blank=True, help_text='One or more, separated by commas.', verbose_name='e-mail addresses')),
-                ('secret', models.CharField(blank=True, help_text='Webhooks: the key of the HMAC-SHA256 signature in X-Baton-Signature.', max_length=200, verbose_name='signing secret')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'Français')], default='en', max_length=10, verbose_name='language')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("email", "E-mail"),
+                            ("slack", "Slack (incoming webhook)"),
+                            ("teams", "Microsoft Teams (webhook)"),
+                            ("webhook", "Webhook (JSON, signed)"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=1000, verbose_name="webhook URL")),
+                (
+                    "addresses",
+                    models.TextField(
+                        blank=True,
+                        help_text="One or more, separated by commas.",
+                        verbose_name="e-mail addresses",
+                    ),
+                ),
+                (
+                    "secret",
+                    models.CharField(
+                        blank=True,
+                        help_text="Webhooks: the key of the HMAC-SHA256 signature in X-Baton-Signature.",
+                        max_length=200,
+                        verbose_name="signing secret",
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "Français")],
+                        default="en",
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'notification channel',
-                'verbose_name_plural': 'notification channels',
-                'ordering': ['name'],
+                "verbose_name": "notification channel",
+                "verbose_name_plural": "notification channels",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=300, unique=True)),
-                ('event', models.CharField(choices=[('failure', 'the run failed'), ('success', 'the run succeeded'), ('cancelled', 'the run was cancelled'), ('retry', 'a task is retried'), ('slow', 'the run is slower than expected'), ('missed_schedule', 'a schedule slot passed without a run')], max_length=20, verbose_name='event')),
-                ('language', models.CharField(default='en', max_length=10)),
-                ('why', models.CharField(blank=True, help_text='The rule that asked for it.', max_length=200, verbose_name='because of')),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('pending', 'waiting to be sent'), ('sending', 'being sent'), ('sent', 'sent'), ('failed', 'failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('answer', models.TextField(blank=True, verbose_name="server's answer")),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=300, unique=True)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("failure", "the run failed"),
+                            ("success", "the run succeeded"),
+                            ("cancelled", "the run was cancelled"),
+                            ("retry", "a task is retried"),
+                            ("slow", "the run is slower than expected"),
+                            ("missed_schedule", "a schedule slot passed without a run"),
+                        ],
+                        max_length=20,
+                        verbose_name="event",
+                    ),
+                ),
+                ("language", models.CharField(default="en", max_length=10)),
+                (
+                    "why",
+                    models.CharField(
+                        blank=True,
+                        help_text="The rule that asked for it.",
+                        max_length=200,
+                        verbose_name="because of",
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "waiting to be sent"),
+                            ("sending", "being sent"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("answer", models.TextField(blank=True, verbose_name="server's answer")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationRule',
+            name="NotificationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_failure', models.BooleanField(default=True, verbose_name='on failure')),
-                ('on_success', models.BooleanField(default=False, verbose_name='on success')),
-                ('on_retry', models.BooleanField(default=False, verbose_name='on retry')),
-                ('on_missed_schedule', models.BooleanField(default=False, verbose_name='on a missed schedule')),
-                ('slower_than', models.DurationField(blank=True, help_text='Tell when a run is still running after this long (e.g. 00:30:00).', null=True, verbose_name='when slower than')),
-                ('to_owners', models.BooleanField(default=True, verbose_name="to the workflow's owners")),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on_failure", models.BooleanField(default=True, verbose_name="on failure")),
+                ("on_success", models.BooleanField(default=False, verbose_name="on success")),
+                ("on_retry", models.BooleanField(default=False, verbose_name="on retry")),
+                (
+                    "on_missed_schedule",
+                    models.BooleanField(default=False, verbose_name="on a missed schedule"),
+                ),
+                (
+                    "slower_than",
+                    models.DurationField(
+                        blank=True,
+                        help_text="Tell when a run is still running after this long (e.g. 00:30:00).",
+                        null=True,
+                        verbose_name="when slower than",
+                    ),
+                ),
+                (
+                    "to_owners",
+                    models.BooleanField(default=True, verbose_name="to the workflow's owners"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'notification rule',
-                'verbose_name_plural': 'notification rules',
+                "verbose_name": "notification rule",
+                "verbose_name_plural": "notification rules",
             },
         ),
         migrations.CreateModel(
-            name='RecipientLanguage',
+            name="RecipientLanguage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'Français')], max_length=10, verbose_name='language')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "Français")],
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification language',
+                "verbose_name": "notification language",
             },
         ),
         migrations.CreateModel(
-            name='RunSubscription',
+            name="RunSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(default='en', max_length=10)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("language", models.CharField(default="en", max_length=10)),
             ],
         ),
         migrations.AddField(
-            model_name='notification',
-            name='channel',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='runs.channel'),
+            model_name="notification",
+            name="channel",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="runs.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='runs.workflowrun'),
+            model_name="notification",
+            name="run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="runs.workflowrun",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='task_run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runs.taskrun'),
+            model_name="notification",
+            name="task_run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="runs.taskrun",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="notification",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='workflow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='workflows.workflow'),
+            model_name="notification",
+            name="workflow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="workflows.workflow",
+            ),
         ),
         migrations.AddField(
-            model_name='notificationrule',
-            name='channel',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='runs.channel', verbose_name='to a channel'),
+            model_name="notificationrule",
+            name="channel",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="runs.channel",
+                verbose_name="to a channel",
+            ),
         ),
         migrations.AddField(
-            model_name='notificationrule',
-            name='group',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='auth.group', verbose_name='to a group'),
+            model_name="notificationrule",
+            name="group",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="auth.group",
+                verbose_name="to a group",
+            ),
         ),
         migrations.AddField(
-            model_name='notificationrule',
-            name='workflow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notification_rules', to='workflows.workflow'),
+            model_name="notificationrule",
+            name="workflow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notification_rules",
+                to="workflows.workflow",
+            ),
         ),
         migrations.AddField(
-            model_name='recipientlanguage',
-            name='user',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_language', to=settings.AUTH_USER_MODEL),
+            model_name="recipientlanguage",
+            name="user",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notification_language",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='runsubscription',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='runs.workflowrun'),
+            model_name="runsubscription",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscriptions",
+                to="runs.workflowrun",
+            ),
         ),
         migrations.AddField(
-            model_name='runsubscription',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="runsubscription",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('state__in', ['pending', 'sending'])), fields=['next_attempt_at'], name='notification_due'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("state__in", ["pending", "sending"])),
+                fields=["next_attempt_at"],
+                name="notification_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['workflow', '-created_at'], name='notification_by_workflow'),
+            model_name="notification",
+            index=models.Index(fields=["workflow", "-created_at"], name="notification_by_workflow"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.CheckConstraint(condition=models.Q(('user__isnull', False), ('channel__isnull', False), _connector='OR'), name='notification_has_recipient'),
+            model_name="notification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("user__isnull", False), ("channel__isnull", False), _connector="OR"
+                ),
+                name="notification_has_recipient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runsubscription',
-            constraint=models.UniqueConstraint(fields=('run', 'user'), name='subscription_once_per_run'),
+            model_name="runsubscription",
+            constraint=models.UniqueConstraint(
+                fields=("run", "user"), name="subscription_once_per_run"
+            ),
         ),
     ]

@@ -6,30 +6,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0003_workflow_versions'),
+        ("workflows", "0003_workflow_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='workflow',
-            options={'ordering': ['slug'], 'permissions': [('trigger_workflow', 'Can start runs of the workflow'), ('trigger_presets_workflow', 'Can start runs from presets only'), ('manage_workflow', 'Can grant others rights on the workflow')]},
+            name="workflow",
+            options={
+                "ordering": ["slug"],
+                "permissions": [
+                    ("trigger_workflow", "Can start runs of the workflow"),
+                    ("trigger_presets_workflow", "Can start runs from presets only"),
+                    ("manage_workflow", "Can grant others rights on the workflow"),
+                ],
+            },
         ),
         migrations.CreateModel(
-            name='ParameterPreset',
+            name="ParameterPreset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('saved_at', models.DateTimeField()),
-                ('saved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presets', to='workflows.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("saved_at", models.DateTimeField()),
+                (
+                    "saved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="presets",
+                        to="workflows.workflow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workflow_id', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('workflow', 'name'), name='preset_unique_name')],
+                "ordering": ["workflow_id", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workflow", "name"), name="preset_unique_name")
+                ],
             },
         ),
     ]

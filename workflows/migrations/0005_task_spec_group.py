@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0004_parameter_presets'),
+        ("workflows", "0004_parameter_presets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='taskspec',
-            name='group',
-            field=models.CharField(blank=True, help_text='The ``with group(...)`` it was declared in.', max_length=200),
+            model_name="taskspec",
+            name="group",
+            field=models.CharField(
+                blank=True, help_text="The ``with group(...)`` it was declared in.", max_length=200
+            ),
         ),
     ]

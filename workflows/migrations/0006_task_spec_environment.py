@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0005_task_spec_group'),
+        ("workflows", "0005_task_spec_group"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='taskspec',
-            name='python',
-            field=models.CharField(blank=True, help_text="Python version asked for (blank: the worker's).", max_length=200),
+            model_name="taskspec",
+            name="python",
+            field=models.CharField(
+                blank=True,
+                help_text="Python version asked for (blank: the worker's).",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='taskspec',
-            name='requirements',
-            field=models.JSONField(blank=True, default=list, help_text='Packages of its isolated environment, if any.'),
+            model_name="taskspec",
+            name="requirements",
+            field=models.JSONField(
+                blank=True, default=list, help_text="Packages of its isolated environment, if any."
+            ),
         ),
     ]
