@@ -332,3 +332,48 @@ def test_a_scrape_costs_the_same_queries_however_large_the_history(known, client
     with CaptureQueriesContext(connection) as large:
         client.get("/metrics", **WITH_TOKEN)
     assert len(small) == len(large) == 10
+
+
+# --- the counters' callers: environment builds, container starts --------------------------
+
+
+def _counted(name: str) -> dict:
+    rows = MetricCounter.objects.filter(name=name)
+    return {row.label_values["outcome"]: row.value for row in rows}
+
+
+def test_environment_builds_are_counted_built_or_failed(db, settings, tmp_path):
+    from runs.environments.build import EnvironmentBuildFailed, environment_for
+    from runs.environments.spec import EnvironmentSpec
+
+    settings.BATON_ENV_DIR = tmp_path / "envs"
+    settings.BATON_PIP_FIND_LINKS, settings.BATON_PIP_INDEX_URL = str(tmp_path), ""  # no index
+    plain = EnvironmentSpec.for_task((), None)
+    for _ in range(2):  # built once, then found ready
+        with environment_for(plain, log=lambda text: None) as path:
+            assert (path / "bin" / "python").exists()
+    missing = EnvironmentSpec.for_task(("batonnosuchpkg==1.0",), None)
+    with pytest.raises(EnvironmentBuildFailed), environment_for(missing, log=lambda text: None):
+        pass
+    assert _counted("environment_builds") == {"built": 1, "failed": 1}
+
+
+def test_container_starts_are_counted_started_or_failed(db):
+    from runs.containers.backend import ContainerRequest, ImageUnavailable, Started
+    from runs.containers.step import start_container
+
+    class Backend:
+        def __init__(self, image_exists: bool):
+            self.image_exists = image_exists
+
+        def start(self, request, *, progress):
+            if not self.image_exists:
+                raise ImageUnavailable(f"No image {request.image}.")
+            return Started(id="c0ffee", image_digest="sha256:0")
+
+    request = ContainerRequest(image="busybox", command=["true"], env={}, labels={}, name="x")
+    start_container(Backend(True), request, progress=lambda text: None)
+    start_container(Backend(True), request, progress=lambda text: None)
+    with pytest.raises(ImageUnavailable):
+        start_container(Backend(False), request, progress=lambda text: None)
+    assert _counted("container_starts") == {"started": 2, "failed": 1}

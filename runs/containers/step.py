@@ -22,6 +22,7 @@ from workflows.tasks import TaskNode
 from ..execution.outcome import Outcome, result_outcome
 from ..execution.reconnect import survives_outages
 from ..execution.watch import ActiveTask
+from ..metrics.counters import increment
 from ..models import TaskRun
 from ..states import TaskState
 from .backend import ContainerBackend, ContainerError, ContainerRequest, Exit, Started
@@ -92,7 +93,13 @@ def _remove(backend, started: Started, task_run: TaskRun) -> None:
 
 def start_container(backend: ContainerBackend, request: ContainerRequest, *, progress) -> Started:
     """Pull (as the step says), create and start one attempt's container."""
-    return backend.start(request, progress=progress)
+    try:
+        started = backend.start(request, progress=progress)
+    except ContainerError:
+        increment("container_starts", outcome="failed")
+        raise
+    increment("container_starts", outcome="started")
+    return started
 
 
 def container_request(task_run: TaskRun, node: TaskNode, *, params, results) -> ContainerRequest:

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from ..metrics.counters import increment
 from .interpreters import uv_binary, uv_environment
 from .locks import key_lock
 from .spec import EnvironmentSpec
@@ -73,7 +74,12 @@ def environment_for(spec: EnvironmentSpec, *, log: Callable[[str], None]) -> Ite
                 os.utime(path / MARKER)  # its mtime is when it was last used
                 yield path
                 return
-        build_environment(spec, log=log)  # then use it, unless pruned meanwhile
+        try:
+            if build_environment(spec, log=log):  # then use it, unless pruned meanwhile
+                increment("environment_builds", outcome="built")
+        except EnvironmentBuildFailed:
+            increment("environment_builds", outcome="failed")
+            raise
 
 
 def build_environment(spec: EnvironmentSpec, *, log: Callable[[str], None] = _no_log) -> bool:
