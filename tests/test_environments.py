@@ -215,8 +215,10 @@ def test_prepare_envs_builds_what_it_can_and_names_what_it_cannot(engine):
 
 
 def test_envs_lists_each_environment_with_the_workflows_using_it(engine):
+    spec = EnvironmentSpec.for_task(("batontestpkg==1.0", "six==1.16.0"), None)
+    build_environment(spec)  # unless a test before it, in this process, built it already
     listed = call("envs")
-    key = EnvironmentSpec.for_task(("batontestpkg==1.0", "six==1.16.0"), None).key
+    key = spec.key
     line = next(line for line in listed.splitlines() if line.startswith(key))
     assert "environment_context" in line and "batontestpkg==1.0 six==1.16.0" in line
 
