@@ -10,8 +10,9 @@ chains calls along the schema's links (start a run, read it, cancel it…).
 
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.modes import GenerationMode
 
@@ -127,7 +128,21 @@ def test_the_api_keeps_to_its_schema(case, target):
 
 
 class Sequences(schema.as_state_machine()):
-    """Chains of calls along the links of the schema, each step checked like a single call."""
+    """Chains of calls along the links of the schema, each step checked like a single call.
+
+    Each scenario starts from the same database and cache: Hypothesis replays a scenario's
+    choices and expects the same answers, which the runs an earlier scenario started (or
+    cancelled, or retried) would change.
+    """
+
+    def setup(self):
+        super().setup()
+        cache.clear()
+        self.savepoint = transaction.savepoint()
+
+    def teardown(self):
+        transaction.savepoint_rollback(self.savepoint)
+        super().teardown()
 
     def before_call(self, case):
         authenticate(case)
