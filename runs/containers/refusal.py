@@ -22,7 +22,6 @@ from ..execution.reconnect import survives_outages
 from ..models import TaskRun
 from ..states import TaskState
 from .backend import DaemonUnreachable
-from .docker_backend import connect
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +59,9 @@ class DockerAvailability:
 
     @staticmethod
     def _ask() -> str | None:
+        # Docker's client (~300 modules) loads when a container step comes, not in every process.
+        from .docker_backend import connect
+
         try:
             connect(timeout=3).close()
         except DaemonUnreachable as exc:

@@ -26,7 +26,6 @@ from ..metrics.counters import increment
 from ..models import TaskRun
 from ..states import TaskState
 from .backend import ContainerBackend, ContainerError, ContainerRequest, Exit, Started
-from .docker_backend import connect as connect_docker
 from .labels import attempt_labels
 
 logger = logging.getLogger(__name__)
@@ -42,9 +41,11 @@ def run_container_step(
     params: dict,
     results: dict,
     active: ActiveTask,
-    connect: Callable[[], ContainerBackend] = connect_docker,
+    connect: Callable[[], ContainerBackend] | None = None,
 ) -> Outcome:
     """Run the attempt's container to its end, or until a timeout or cancel stops it."""
+    if connect is None:  # Docker's client loads with the first container step, not at start
+        from .docker_backend import connect
     request = container_request(task_run, node, params=params, results=results)
     try:
         backend = connect()
