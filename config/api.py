@@ -14,9 +14,11 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import re_path
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import _csrf_needed
 from ninja.parser import Parser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -125,6 +127,21 @@ def error_response(api, request, status: int, detail: str, errors=None) -> HttpR
     return api.create_response(request, body, status=status)
 
 
+class BundledSwagger(Swagger):
+    """Swagger UI from Ninja's own files, found through the settings' TEMPLATES and
+    STATICFILES_DIRS: Ninja renders them itself only when "ninja" is an installed app (which
+    would load it into every process) and otherwise falls back to a CDN."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": _csrf_needed(api),
+        }
+        return render(request, self.template, context)
+
+
 api = BatonAPI(
     title="Baton API",
     version="1",
@@ -132,9 +149,9 @@ api = BatonAPI(
     urls_namespace="api",
     auth=API_AUTH,
     parser=StrictJsonParser(),
-    # Swagger UI from Ninja's own static files ("ninja" is in INSTALLED_APPS), and no
-    # call to swagger.io's online validator: the docs page loads nothing from outside.
-    docs=Swagger(settings={"validatorUrl": None}),
+    # Swagger UI from Ninja's own static files, and no call to swagger.io's online
+    # validator: the docs page loads nothing from outside.
+    docs=BundledSwagger(settings={"validatorUrl": None}),
 )
 
 

@@ -6,6 +6,7 @@ ALLOWED_HOSTS (see README, "Deploying"). Any variable may instead name a file ho
 its value, NAME_FILE (Docker secrets: SECRET_KEY_FILE=/run/secrets/secret_key).
 """
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -30,6 +31,11 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Ninja's bundled Swagger UI (templates/ninja, static/ninja) is found through TEMPLATES and
+# STATICFILES_DIRS, not by listing "ninja" as an app: every process imports its installed apps,
+# and `import ninja` loads pydantic and the API stack (~11 MiB) into workers and schedulers too.
+NINJA_FILES = Path(importlib.util.find_spec("ninja").origin).parent
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -47,7 +53,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "django_htmx",
-    "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
     "csp",
     "workflows",
     "runs",
@@ -81,7 +86,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_FILES / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -178,7 +183,7 @@ USE_TZ = True
 
 # --- Static files ----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_FILES / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
