@@ -12,25 +12,7 @@ import ipaddress
 
 from django.conf import settings
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class BadProxyNetwork(ValueError):
-    """An entry of BATON_TRUSTED_PROXIES is no IP address or network."""
-
-
-def parse_networks(entries: list[str]) -> list[Network]:
-    """``["10.0.0.0/8", "192.0.2.7"]`` as networks; a bad entry is named in the error."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            raise BadProxyNetwork(
-                f"BATON_TRUSTED_PROXIES: {entry.strip()!r} is not an IP address or a network "
-                "such as 10.0.0.0/8 (separate several with commas)."
-            ) from None
-    return networks
+from config.networks import Network, address_in, parse_networks
 
 
 def _address(text: str):
@@ -56,14 +38,15 @@ def client_address(peer: str, forwarded_for: str, trusted: list[Network]) -> str
 
 
 def _is_trusted(text: str, trusted: list[Network]) -> bool:
-    address = _address(text)
-    return address is not None and any(address in network for network in trusted)
+    return address_in(text, trusted)
 
 
 class TrustedProxiesMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.trusted = parse_networks(settings.BATON_TRUSTED_PROXIES)
+        self.trusted = parse_networks(
+            settings.BATON_TRUSTED_PROXIES, setting="BATON_TRUSTED_PROXIES"
+        )
 
     def __call__(self, request):
         meta = request.META

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from config.environment import FileAwareEnv
-from config.proxies import BadProxyNetwork, parse_networks
+from config.networks import BadNetworkSetting, parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -222,8 +222,8 @@ CONTENT_SECURITY_POLICY = {
 # X-Forwarded-Proto (HTTPS) believed; config/proxies.py drops both headers from anyone else.
 BATON_TRUSTED_PROXIES = env.list("BATON_TRUSTED_PROXIES", default=[])
 try:
-    parse_networks(BATON_TRUSTED_PROXIES)
-except BadProxyNetwork as exc:
+    parse_networks(BATON_TRUSTED_PROXIES, setting="BATON_TRUSTED_PROXIES")
+except BadNetworkSetting as exc:
     sys.exit(f"Baton: {exc}")
 if BATON_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -403,8 +403,6 @@ BATON_METRICS_ALLOWED_NETWORKS = env.list("BATON_METRICS_ALLOWED_NETWORKS", defa
 # this (s) is recomputed in the background for the next scrape (0: every scrape waits for it).
 BATON_METRICS_MAX_AGE = env.float("BATON_METRICS_MAX_AGE", default=10.0)
 try:
-    from runs.metrics.access import BadMetricsNetwork, parse_allowed_networks
-
-    parse_allowed_networks(BATON_METRICS_ALLOWED_NETWORKS)
-except BadMetricsNetwork as exc:
+    parse_networks(BATON_METRICS_ALLOWED_NETWORKS, setting="BATON_METRICS_ALLOWED_NETWORKS")
+except BadNetworkSetting as exc:
     sys.exit(f"Baton: {exc}")

@@ -11,7 +11,8 @@ from accounts.testing import make_user
 from audit.recorder import Verb
 from audit.testing import AuditTrail
 from config import health
-from config.proxies import BadProxyNetwork, client_address, parse_networks
+from config.networks import BadNetworkSetting, parse_networks
+from config.proxies import client_address
 
 pytestmark = pytest.mark.django_db
 
@@ -169,9 +170,14 @@ def test_https_is_believed_only_from_a_trusted_proxy(behind_proxies):
     ],
 )
 def test_client_address_walks_back_over_trusted_proxies_only(peer, forwarded_for, client):
-    assert client_address(peer, forwarded_for, parse_networks(PROXIES)) == client
+    assert (
+        client_address(
+            peer, forwarded_for, parse_networks(PROXIES, setting="BATON_TRUSTED_PROXIES")
+        )
+        == client
+    )
 
 
 def test_a_bad_proxy_entry_is_named():
-    with pytest.raises(BadProxyNetwork, match="'10.0.0.0/33' is not an IP address or a network"):
-        parse_networks(["10.0.0.0/8", " 10.0.0.0/33"])
+    with pytest.raises(BadNetworkSetting, match="'10.0.0.0/33' is not an IP address or a network"):
+        parse_networks(["10.0.0.0/8", " 10.0.0.0/33"], setting="BATON_TRUSTED_PROXIES")

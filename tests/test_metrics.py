@@ -12,8 +12,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from audit.recorder import Verb, record_event
+from config.networks import BadNetworkSetting, parse_networks
 from runs.metrics import snapshot
-from runs.metrics.access import BadMetricsNetwork, parse_allowed_networks
 from runs.metrics.counters import MetricCounter, UnknownCounter, increment
 from runs.models import TaskAttempt, TaskRun, WorkflowRun
 from runs.presence import ProcessHeartbeat
@@ -92,8 +92,8 @@ def test_it_answers_get_only(client, db):
 
 
 def test_a_bad_network_is_named():
-    with pytest.raises(BadMetricsNetwork, match="'10.0.0.300/8' is not an IP address"):
-        parse_allowed_networks(["10.0.0.0/8", "10.0.0.300/8"])
+    with pytest.raises(BadNetworkSetting, match="'10.0.0.300/8' is not an IP address"):
+        parse_networks(["10.0.0.0/8", "10.0.0.300/8"], setting="BATON_METRICS_ALLOWED_NETWORKS")
 
 
 # --- the shared snapshot ------------------------------------------------------------------

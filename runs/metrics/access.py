@@ -7,12 +7,11 @@ nor an address in an allowed network gets 403, and the body says what is missing
 """
 
 import hmac
-import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from config.networks import Network, address_in, parse_networks
 
 OFF = (
     "Metrics are turned off. Set BATON_METRICS_TOKEN (scrapers then send "
@@ -23,41 +22,21 @@ OFF = (
 WRONG_TOKEN = "The metrics token sent (Authorization: Bearer …) is not the right one.\n"
 
 
-class BadMetricsNetwork(ValueError):
-    """An entry of BATON_METRICS_ALLOWED_NETWORKS is no IP address or network."""
-
-
-def parse_allowed_networks(entries: list[str]) -> list[Network]:
-    """``["10.0.0.0/8", "192.0.2.7"]`` as networks; a bad entry is named in the error."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            raise BadMetricsNetwork(
-                f"BATON_METRICS_ALLOWED_NETWORKS: {entry.strip()!r} is not an IP address or a "
-                "network such as 10.0.0.0/8 (separate several with commas)."
-            ) from None
-    return networks
-
-
 def _bearer_token(request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _from_allowed_network(request, networks: list[Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+    return address_in(request.META.get("REMOTE_ADDR", ""), networks)
 
 
 def refusal(request) -> HttpResponse | None:
     """None when the request may read the metrics; else the 404/403 to answer."""
     token = settings.BATON_METRICS_TOKEN
-    networks = parse_allowed_networks(settings.BATON_METRICS_ALLOWED_NETWORKS)
+    networks = parse_networks(
+        settings.BATON_METRICS_ALLOWED_NETWORKS, setting="BATON_METRICS_ALLOWED_NETWORKS"
+    )
     if not token and not networks:
         return _plain(OFF, 404)
     sent = _bearer_token(request)
