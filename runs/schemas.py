@@ -26,48 +26,38 @@ class TriggerIn(StrictInput):
     )
 
 
-class MarkIn(StrictInput):
-    state: Literal["success", "failed"]
-    reason: str = Field(
-        min_length=1,
-        max_length=2000,
-        # Documents what the validator below checks, in its own words: some words, no NUL.
-        pattern=r"^[^\x00]*\S[^\x00]*$",
-        description="Why, kept with the task and in the audit.",
-    )
+def _reason_checker(missing: str):
+    """A "before" validator: some words, no text PostgreSQL cannot store; ``missing`` if blank."""
 
-    @field_validator("reason", mode="before")
-    @classmethod
     def reason_has_words(cls, value):
         if not isinstance(value, str):
             return value  # Pydantic says "Input should be a valid string"
         if not value.strip():
-            raise ValueError("Say why you mark this task.")
+            raise ValueError(missing)
         bad = find_bad_text(value)
         if bad:
             raise ValueError(str(bad.message))
         return value.strip()
+
+    return field_validator("reason", mode="before")(classmethod(reason_has_words))
+
+
+def _reason(description: str):
+    # The pattern documents what the validator checks, in its own words: some words, no NUL.
+    return Field(
+        min_length=1, max_length=2000, pattern=r"^[^\x00]*\S[^\x00]*$", description=description
+    )
+
+
+class MarkIn(StrictInput):
+    state: Literal["success", "failed"]
+    reason: str = _reason("Why, kept with the task and in the audit.")
+    check_reason = _reason_checker("Say why you mark this task.")
 
 
 class RejectIn(StrictInput):
-    reason: str = Field(
-        min_length=1,
-        max_length=2000,
-        pattern=r"^[^\x00]*\S[^\x00]*$",
-        description="Why the step is rejected: shown on the run page, kept in the audit.",
-    )
-
-    @field_validator("reason", mode="before")
-    @classmethod
-    def reason_has_words(cls, value):
-        if not isinstance(value, str):
-            return value  # Pydantic says "Input should be a valid string"
-        if not value.strip():
-            raise ValueError("Say why you reject it.")
-        bad = find_bad_text(value)
-        if bad:
-            raise ValueError(str(bad.message))
-        return value.strip()
+    reason: str = _reason("Why the step is rejected: shown on the run page, kept in the audit.")
+    check_reason = _reason_checker("Say why you reject it.")
 
 
 class AttemptOut(Schema):
