@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 from django.db import connection
 
@@ -86,7 +87,16 @@ def _worker_gone(worker: str) -> bool:
         return True
     except PermissionError:  # another user's process: alive
         return False
-    return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed worker stays a zombie until something reaps it (in a container, maybe nothing).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def remove_leftovers_in_background() -> None:
