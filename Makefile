@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(PY) manage.py up --port $(PORT)
 
 test: $(STAMP)
-	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 3 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
