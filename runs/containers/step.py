@@ -16,11 +16,11 @@ from collections.abc import Callable
 from django.conf import settings
 
 from workflows.containers import memory_text
-from workflows.plain_text import plain_text
 from workflows.tasks import TaskNode
 
 from ..execution.outcome import Outcome, result_outcome
 from ..execution.reconnect import survives_outages
+from ..execution.step_environment import step_environment
 from ..execution.watch import ActiveTask
 from ..metrics.counters import increment
 from ..models import TaskRun
@@ -109,7 +109,7 @@ def container_request(task_run: TaskRun, node: TaskNode, *, params, results) -> 
     return ContainerRequest(
         image=spec.image,
         command=command,
-        env=container_environment(task_run, env, params=params),
+        env=step_environment(task_run, env, params=params),  # not the worker's own environment
         labels=attempt_labels(task_run),
         # Readable in `docker ps`; the suffix keeps it unique across Baton installations.
         name=f"baton-{task_run.run_id}-{task_run.task_name}-{task_run.attempt}-"
@@ -122,22 +122,6 @@ def container_request(task_run: TaskRun, node: TaskNode, *, params, results) -> 
         network=spec.network,
         pull=spec.pull,
     )
-
-
-def container_environment(task_run: TaskRun, step_env: dict, *, params: dict) -> dict:
-    """The run's parameters as BATON_PARAM_<NAME> (plain text), the run's ids, the step's env.
-
-    Not the worker's own environment: a container gets only what its step gives it.
-    """
-    env = {f"BATON_PARAM_{name.upper()}": plain_text(value) for name, value in params.items()}
-    env.update(
-        BATON_RUN_ID=str(task_run.run_id),
-        BATON_WORKFLOW=task_run.run_info.workflow,
-        BATON_TASK=task_run.task_name,
-        BATON_ATTEMPT=str(task_run.attempt),
-    )
-    env.update(step_env)
-    return env
 
 
 @survives_outages

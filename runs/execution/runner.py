@@ -10,7 +10,6 @@ from django.utils import timezone
 from workflows.context import TaskContext
 from workflows.definition import WorkflowDefinition
 from workflows.live import definition_for_version
-from workflows.plain_text import plain_text
 from workflows.references import MissingSecret
 from workflows.registry import get_registry
 from workflows.tasks import TaskNode
@@ -32,6 +31,7 @@ from .python_task import run_python_task
 from .reconnect import survives_outages
 from .shell_task import run_shell_task
 from .statements import claim_task_run
+from .step_environment import step_environment
 from .waits import approval_outcome, as_check, check_outcome, timed_out_approval
 from .watch import ACTIVE, ActiveTask
 
@@ -195,22 +195,8 @@ def execute(task_run: TaskRun, prepared: Prepared) -> Outcome:
 
 
 def shell_environment(task_run: TaskRun, task_env: dict, *, params: dict) -> dict:
-    """The worker's environment, the run's parameters as BATON_PARAM_<NAME>, the task's env.
-
-    ``params`` are the run's parameter values; each is passed as its plain text, the
-    same text an argv item gets (``workflows.plain_text``).
-    """
-    env = dict(os.environ)
-    for name, value in params.items():
-        env[f"BATON_PARAM_{name.upper()}"] = plain_text(value)
-    env.update(
-        BATON_RUN_ID=str(task_run.run_id),
-        BATON_WORKFLOW=task_run.run_info.workflow,
-        BATON_TASK=task_run.task_name,
-        BATON_ATTEMPT=str(task_run.attempt),
-    )
-    env.update(task_env)
-    return env
+    """The worker's environment, then what every step gets (``step_environment``)."""
+    return {**os.environ, **step_environment(task_run, task_env, params=params)}
 
 
 def _log_only(task_run: TaskRun, message: str) -> None:
