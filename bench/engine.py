@@ -5,7 +5,7 @@
     BROKER_URL=redis://127.0.0.1:6379/0 python bench/engine.py [--processes 2 --threads 8]
 
 It runs with DEBUG=0 unless told otherwise, creates a throwaway database
-(``baton_bench``), starts workers (``dramatiq`` processes like ``manage.py
+(``baton_bench``, or ``$BENCH_DATABASE``), starts workers (``dramatiq`` processes like ``manage.py
 runworker`` on Redis, threads in this process on the in-process broker) and
 prints, each beside the same figure for a bare actor doing one UPDATE per
 message with the same worker settings:
@@ -145,7 +145,9 @@ class Bench:
         old_name = connection.settings_dict["NAME"]
         test = connection.settings_dict.setdefault("TEST", {})
         test["NAME"] = (
-            str(self.folder / "bench.sqlite3") if connection.vendor == "sqlite" else ("baton_bench")
+            str(self.folder / "bench.sqlite3")
+            if connection.vendor == "sqlite"
+            else os.environ.get("BENCH_DATABASE", "baton_bench")
         )
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         with connection.cursor() as cursor:
