@@ -4,7 +4,9 @@
 
 Starts the three services as the image's entrypoint does (deploy/entrypoint.sh), with the
 compose file's production settings (DEBUG=0, JSON logs, MALLOC_ARENA_MAX=2 as the Dockerfile
-sets) on a throwaway PostgreSQL database (``baton_memory``) and Redis db 12:
+sets) on a throwaway PostgreSQL database (``baton_memory``) and Redis db 12, with the static
+files collected into a throwaway STATIC_ROOT first, as the image's build does (DEBUG=0 serves
+them from WhiteNoise's manifest: without one, the sign-in page is a 500):
 
 - web: ``gunicorn --config deploy/gunicorn.conf.py config.wsgi`` with WEB_CONCURRENCY=2;
 - scheduler: ``manage.py runscheduler``;
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +50,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def service_env(port: int) -> dict[str, str]:
+def service_env(port: int, static_root: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "DJANGO_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -63,6 +66,7 @@ def service_env(port: int) -> dict[str, str]:
         PYTHONDONTWRITEBYTECODE="1",
         WEB_CONCURRENCY="2",
         PORT=str(port),
+        STATIC_ROOT=static_root,
     )
     return env
 
@@ -155,18 +159,23 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before measuring")
     parser.add_argument("--keep-db", action="store_true")
     options = parser.parse_args()
-    port = free_port()
-    env = service_env(port)
     logs = ROOT / "var" / "bench-memory"
     logs.mkdir(parents=True, exist_ok=True)
-    recreate_database()
+    with tempfile.TemporaryDirectory(prefix="baton-static-") as static_root:
+        return measure(options, service_env(free_port(), static_root), logs)
+
+
+def manage(env: dict[str, str], *command: str) -> None:
     subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
     )
+
+
+def measure(options: argparse.Namespace, env: dict[str, str], logs: Path) -> int:
+    manage(env, "collectstatic", "--noinput")
+    recreate_database()
+    manage(env, "migrate", "--noinput")
+    port = int(env["PORT"])
     services = {
         "web": [GUNICORN, "--config", "deploy/gunicorn.conf.py", "config.wsgi"]
         + ["--access-logformat", "served-by %(p)s %(r)s %(s)s"],
