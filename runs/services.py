@@ -29,6 +29,7 @@ from .mapping import after_instance_end
 from .models import TaskAttempt, TaskRun, WorkflowRun
 from .notifications import events as notifications
 from .progress import advance_run, free_slots, start_run, start_waiting_runs
+from .run_start import start_new_run
 from .states import FAILED_TASK_STATES, MARK_STATES, RunState, TaskState
 from .task_run_insert import insert_task_runs
 
@@ -120,11 +121,14 @@ def trigger_run(
             note=note,
             created_at=now,
         )
-        insert_task_runs(run, definition, _task_runs_of)
+        starts = free_slots(locked) > 0
+        queued_roots = insert_task_runs(
+            run, definition, _task_runs_of, queue_roots_at=now if starts else None
+        )
         if notify_starter and started_by is not None:
             notifications.subscribe(run, started_by)  # before it can end
-        if free_slots(locked) > 0:
-            start_run(run, now=now)
+        if starts:
+            start_new_run(run, queued_roots=queued_roots, now=now)
         record_event(
             verb=Verb.RUN_TRIGGERED,
             actor=started_by,
@@ -139,7 +143,8 @@ def trigger_run(
                 "note": note,
             },
         )
-    run.refresh_from_db(fields=["state", "started_at"])
+    if queued_roots is None:  # started the usual way, which may have ended it already
+        run.refresh_from_db(fields=["state", "started_at"])
     return run
 
 

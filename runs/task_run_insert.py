@@ -7,10 +7,16 @@ definition, as one JSON text, and PostgreSQL turns it into typed rows
 (``jsonb_to_recordset``). Columns come from the model, so a field added to TaskRun
 later is filled without touching this. Other databases (SQLite, embedded) take
 ``bulk_create``.
+
+A run that starts at once has its roots queued by the same statement: a task with
+no upstream is decided by its trigger rule alone, so the decision is made once, when
+the rows are rendered, instead of reading the new run's graph back to decide it.
 """
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -18,28 +24,88 @@ from django.db import connection
 from workflows.definition import WorkflowDefinition
 
 from .models import TaskRun, WorkflowRun
+from .states import TaskState
+from .trigger_rules import Decision, decide
 
-# Rendered rows by definition (kept with it, so a reused id() is never mistaken for it).
-_ROWS: dict[int, tuple[WorkflowDefinition, str]] = {}
+QueuedRoots = list[tuple[int, str]]  # (task run id, queue): what to send after commit
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    definition: WorkflowDefinition  # kept, so a reused id() is never mistaken for it
+    rows: str
+    roots_queueable: bool
+
+
+# Rendered rows by definition.
+_ROWS: dict[int, _Rendered] = {}
 _KEPT = 64  # definitions whose rows are kept; live code reloads make new ones
+_READY = "ready_at_start"  # the rendered rows' flag: a root its run queues as it starts
 
 
 def insert_task_runs(
     run: WorkflowRun,
     definition: WorkflowDefinition,
     build: Callable[[WorkflowRun, WorkflowDefinition], list[TaskRun]],
-) -> None:
-    """Insert the task runs ``build(run, definition)`` makes, in one round trip."""
+    *,
+    queue_roots_at: datetime | None = None,
+) -> QueuedRoots | None:
+    """Insert the task runs ``build(run, definition)`` makes, in one round trip.
+
+    With ``queue_roots_at`` (the run starts now), the roots go in queued at that
+    time and their ``(id, queue)`` are returned, for the caller to send after
+    commit. None when they cannot all be queued so (a workflow with no task, or a
+    root whose trigger rule skips it): every row is then pending, and the caller
+    decides the roots the usual way. Without ``queue_roots_at``: every row pending, [].
+    """
     if connection.vendor != "postgresql":
-        TaskRun.objects.bulk_create(build(run, definition))
-        return
-    kept = _ROWS.get(id(definition))
-    if kept is None or kept[0] is not definition:
+        return _bulk_create(build(run, definition), queue_roots_at)
+    rendered = _ROWS.get(id(definition))
+    if rendered is None or rendered.definition is not definition:
         if len(_ROWS) >= _KEPT:
             _ROWS.clear()
-        kept = _ROWS[id(definition)] = (definition, _rows_json(build(run, definition)))
+        rendered = _ROWS[id(definition)] = _render(definition, build(run, definition))
+    if queue_roots_at is not None and not rendered.roots_queueable:
+        queue_roots_at, roots = None, None
+    else:
+        roots = []
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [run.pk, kept[1]])
+        cursor.execute(_statement(), {"run": run.pk, "rows": rendered.rows, "at": queue_roots_at})
+        if queue_roots_at is not None:
+            roots = cursor.fetchall()
+    return roots
+
+
+def _ready_at_start(task: TaskRun) -> bool:
+    return not task.upstream and decide(task.trigger_rule, []) is Decision.READY
+
+
+def _roots_queueable(task_runs: list[TaskRun]) -> bool:
+    """Every root is ready by its rule (so nothing else is decided as the run starts)."""
+    roots = [task for task in task_runs if not task.upstream]
+    return bool(roots) and all(_ready_at_start(task) for task in roots)
+
+
+def _bulk_create(task_runs: list[TaskRun], queue_roots_at: datetime | None) -> QueuedRoots | None:
+    if queue_roots_at is None:
+        TaskRun.objects.bulk_create(task_runs)
+        return []
+    if not _roots_queueable(task_runs):
+        TaskRun.objects.bulk_create(task_runs)
+        return None
+    roots = [task for task in task_runs if _ready_at_start(task)]
+    for task in roots:
+        task.state, task.queued_at = TaskState.QUEUED, queue_roots_at
+    TaskRun.objects.bulk_create(task_runs)
+    if any(task.pk is None for task in roots):  # a database that returns no ids
+        run_id = roots[0].run_id
+        ids = dict(
+            TaskRun.objects.filter(run_id=run_id, state=TaskState.QUEUED).values_list(
+                "task_name", "pk"
+            )
+        )
+        return [(ids[task.task_name], task.queue) for task in roots]
+    return [(task.pk, task.queue) for task in roots]
 
 
 def _fields() -> list:
@@ -50,10 +116,15 @@ def _fields() -> list:
     ]
 
 
-def _rows_json(task_runs: list[TaskRun]) -> str:
+def _render(definition: WorkflowDefinition, task_runs: list[TaskRun]) -> _Rendered:
     fields = _fields()
-    rows = [{f.column: f.value_from_object(task) for f in fields} for task in task_runs]
-    return json.dumps(rows, cls=DjangoJSONEncoder)
+    rows = [
+        {**{f.column: f.value_from_object(task) for f in fields}, _READY: _ready_at_start(task)}
+        for task in task_runs
+    ]
+    return _Rendered(
+        definition, json.dumps(rows, cls=DjangoJSONEncoder), _roots_queueable(task_runs)
+    )
 
 
 def _statement() -> str:
@@ -61,9 +132,19 @@ def _statement() -> str:
     fields = _fields()
     columns = ", ".join(quote(f.column) for f in fields)
     types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    queued = f"item.{_READY} AND %(at)s::timestamptz IS NOT NULL"
+    starting = {
+        "state": f"CASE WHEN {queued} THEN '{TaskState.QUEUED.value}' ELSE item.state END",
+        "queued_at": f"CASE WHEN {queued} THEN %(at)s::timestamptz ELSE item.queued_at END",
+    }
+    values = ", ".join(starting.get(f.column, f"item.{quote(f.column)}") for f in fields)
     # In array order, so ids follow the graph's order as bulk_create's did.
     return (
+        f"WITH inserted AS ("
         f"INSERT INTO {quote(TaskRun._meta.db_table)} ({quote('run_id')}, {columns}) "
-        f"SELECT %s, {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
-        f"WITH ORDINALITY AS item({columns}, ordinality) ORDER BY ordinality"
+        f"SELECT %(run)s, {values} FROM ROWS FROM (jsonb_to_recordset(%(rows)s::jsonb) AS "
+        f"({types}, {_READY} boolean)) "
+        f"WITH ORDINALITY AS item({columns}, {_READY}, ordinality) ORDER BY ordinality "
+        f"RETURNING id, state, queue) "
+        f"SELECT id, queue FROM inserted WHERE state = '{TaskState.QUEUED.value}' ORDER BY id"
     )
