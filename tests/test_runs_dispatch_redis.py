@@ -3,9 +3,12 @@
 import logging
 import threading
 import time
+from uuid import UUID
 
 import pytest
+from dramatiq.common import current_millis
 from dramatiq.message import Message
+from dramatiq.middleware import Middleware
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from runs import dispatch
@@ -38,6 +41,60 @@ def test_a_batch_arrives_as_one_message_per_task_run(redis_broker):
         2: ("alpha", dispatch.ACTOR_NAME),
         3: ("beta", dispatch.ACTOR_NAME),
     }
+
+
+def read_all(broker, queue: str, count: int) -> list:
+    consumer = broker.consume(queue, prefetch=count, timeout=100)
+    messages = []
+    for _ in range(count + 2):
+        message = next(consumer)
+        if message is not None:
+            messages.append(message)
+            consumer.ack(message)
+        if len(messages) == count:
+            break
+    consumer.close()
+    return messages
+
+
+def test_a_batch_message_holds_what_dramatiq_would_have_sent(redis_broker):
+    before = current_millis()
+    dispatch._send_all([(7, "alpha"), (8, "alpha")], None)
+    messages = read_all(redis_broker, "alpha", 2)
+    made = Message(
+        queue_name="alpha", actor_name=dispatch.ACTOR_NAME, args=(7,), kwargs={}, options={}
+    )
+    assert [m.args for m in messages] == [(7,), (8,)]  # in the order sent
+    for message in messages:
+        fields = message._message.asdict()
+        assert fields.keys() == made.asdict().keys()
+        assert (message.queue_name, message.actor_name, message.kwargs) == (
+            "alpha",
+            made.actor_name,
+            {},
+        )
+        assert str(UUID(message.message_id)) == message.message_id
+        assert before <= message.message_timestamp <= current_millis()
+    assert len({m.message_id for m in messages}) == 2
+
+
+def test_a_middleware_acting_on_each_send_sees_each_message_of_a_batch(redis_broker):
+    class Counting(Middleware):
+        def __init__(self):
+            self.before, self.after = [], []
+
+        def before_enqueue(self, broker, message, delay):
+            self.before.append(message.args)
+
+        def after_enqueue(self, broker, message, delay):
+            self.after.append(message.args)
+
+    counting = Counting()
+    redis_broker.add_middleware(counting)
+    dispatch._send_all([(1, "alpha"), (2, "beta"), (3, "alpha")], None)
+    assert sorted(counting.before) == sorted(counting.after) == [(1,), (2,), (3,)]
+    assert sorted(m.args for m in read_all(redis_broker, "alpha", 2)) == [(1,), (3,)]
+    assert [m.args for m in read_all(redis_broker, "beta", 1)] == [(2,)]
 
 
 def test_a_batch_redis_refuses_is_logged_not_raised(redis_broker, monkeypatch, caplog):
