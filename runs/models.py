@@ -190,9 +190,6 @@ class TaskRun(models.Model):
     # middle of a run cannot change which task waits for which.
     upstream = models.JSONField(default=list, blank=True)
     downstream = models.JSONField(default=list, blank=True)
-    # How many upstream tasks have not been seen to succeed: a fan-in's counter, counted
-    # down as each one succeeds (runs.fan_in). May go below 0 after a task is run again.
-    upstream_left = models.IntegerField(default=0)
     trigger_rule = models.CharField(
         max_length=20, choices=TriggerRule.choices, default=TriggerRule.ALL_SUCCESS
     )

@@ -166,7 +166,6 @@ def _task_runs_of(run: WorkflowRun, definition: WorkflowDefinition) -> list[Task
             position=position,
             upstream=list(node.upstream),
             downstream=downstream[node.name],
-            upstream_left=len(node.upstream),
             trigger_rule=str(node.options.trigger_rule),
             group=node.group,
             max_attempts=node.options.retries + 1,
