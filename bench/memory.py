@@ -14,7 +14,7 @@ them from WhiteNoise's manifest: without one, the sign-in page is a 500):
 
 Each gunicorn worker answers one page (the sign-in page) first; then all idle for --idle
 seconds and the script prints the RSS and PSS of every process of the three services
-(gunicorn's master and runworker's children included, from /proc), their sum and the
+(gunicorn's master included, and any child, from /proc), their sum and the
 target: at most 400 MiB RSS in all. It stops what it started by PID.
 """
 
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from tests.processes import wait_until  # noqa: E402
 
 TARGET_RSS_MIB = 400
+WORKER_READY = "Worker process is ready for action."  # runworker's line once it consumes
 DATABASE = "baton_memory"
 SERVER_URL = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12")
@@ -185,7 +186,8 @@ def measure(options: argparse.Namespace, env: dict[str, str], logs: Path) -> int
     started = start(services, env, logs)
     try:
         one_page_per_web_worker(started["web"], port, logs / "web.log")
-        wait_until(lambda: len(process_tree(started["worker"].pid)) >= 2, 60, "no worker child")
+        worker_log = logs / "worker.log"
+        wait_until(lambda: WORKER_READY in worker_log.read_text(), 60, "the worker did not start")
         time.sleep(options.idle)  # idle: what each process keeps once nothing happens
         return report(started)
     finally:

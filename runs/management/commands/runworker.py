@@ -1,12 +1,25 @@
 """``manage.py runworker``: Dramatiq worker processes executing Baton's task runs."""
 
+import importlib
+import logging
 import os
+import signal
+import time
 
+import dramatiq
 from django.conf import settings
 from django.core.management.base import CommandError
 from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiqCommand
+from dramatiq.errors import BrokerConnectionError
 
 from runs.environments.store import EnvironmentDirUnusable, check_env_dir
+
+logger = logging.getLogger(__name__)
+
+# The line the dramatiq CLI's worker processes log once they consume (deployments watch for it).
+READY = "Worker process is ready for action."
+# Options only the dramatiq CLI implements: with any of them, it runs the worker processes.
+_CLI_ONLY = ("watch_dir", "use_gevent", "use_spawn", "pid_file", "log_file", "forks")
 
 
 class Command(RunDramatiqCommand):
@@ -15,6 +28,10 @@ class Command(RunDramatiqCommand):
         "(BROKER_URL). By default they consume every queue the loaded workflows name; "
         "--queues limits them to some. Start as many as you like, on any machine."
     )
+
+    # Django's checks import the URLconf, hence the admin, the API and every view (~17 MiB a
+    # worker would keep for ever); `migrate` and `check --deploy` run them before it starts.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -40,6 +57,50 @@ class Command(RunDramatiqCommand):
             check_env_dir()  # isolated tasks build there: say so now, not at the first one
         except EnvironmentDirUnusable as exc:
             raise CommandError(str(exc)) from None
+        if options["processes"] == 1 and not any(options[name] for name in _CLI_ONLY):
+            # One process: the worker runs here. The dramatiq CLI would add a supervising
+            # process (~26 MiB resident) that only forwards signals and logs to this one.
+            self._work_in_this_process(poll_ms, options)
+            return
         # Read by dramatiq.worker when the worker processes import it (its spelling).
         os.environ["dramatiq_worker_timeout"] = str(poll_ms)  # noqa: SIM112
         super().handle(*args, **options)
+
+    def _work_in_this_process(self, poll_ms: int, options: dict) -> None:
+        """What a dramatiq CLI worker process does: boot, consume, stop on SIGTERM or SIGINT."""
+        signals = _StopSignals()
+        broker = dramatiq.get_broker()
+        broker.emit_after("process_boot")
+        for module in self.discover_tasks_modules():
+            importlib.import_module(module)
+        worker = dramatiq.Worker(
+            broker,
+            queues=options["queues"] or None,
+            worker_threads=options["threads"],
+            worker_timeout=poll_ms,
+        )
+        try:
+            worker.start()
+        except BrokerConnectionError as exc:
+            raise CommandError(f"The broker at BROKER_URL is unreachable: {exc}") from None
+        logger.info(READY)
+        while not signals.received:
+            time.sleep(0.2)
+        logger.info("Stopping worker process...")
+        worker.stop(timeout=options["worker_shutdown_timeout"])
+        broker.close()
+
+
+class _StopSignals:
+    """The first SIGTERM or SIGINT asks for a graceful stop; a second one kills at once."""
+
+    def __init__(self):
+        self.received = False
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        if self.received:
+            logger.warning("Killing worker process...")
+            os._exit(1)  # the dramatiq CLI's exit code for a killed worker
+        self.received = True
