@@ -2,7 +2,8 @@
 
 On this path Django's query compilation costs more CPU than the queries
 themselves: with them in SQL a 1,000-task fan-out went from ~420 to ~750
-tasks/s on a 2-core machine (bench/engine.py). Names come from the models and
+tasks/s on a 2-core machine (bench/engine.py); prepared on PostgreSQL, they also
+cost it half the CPU (``runs.execution.prepared``). Names come from the models and
 the legal moves from ``runs.states``, so they stay in step with both.
 PostgreSQL and SQLite (≥ 3.35, for RETURNING) run the same text.
 """
@@ -18,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from ..models import TaskRun, WorkflowRun
 from ..pools import park_or_claim
 from ..states import ACTIVE_TASK_STATES, TASK_MOVES, TaskState
+from .prepared import prepared_cursor
 from .reconnect import survives_outages
 from .watch import worker_identity
 
@@ -82,7 +84,7 @@ def claim_task_run(task_run_id: int) -> TaskRun | None:
 @survives_outages
 def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         row = _claim_row(cursor, task_run_id, worker, stamp)
         if row is None:
             # Claimed by this very call already, if its commit's answer was lost in an outage.
@@ -156,7 +158,7 @@ def record_success(task_run: TaskRun, result, now: datetime) -> bool:
     value = TaskRun._meta.get_field("result").get_db_prep_value(result, connection)
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [TaskState.SUCCESS, stamp, value, task_run.pk, TaskState.RUNNING]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_success_sql(connection.vendor), params)
         return cursor.rowcount == 1
 
@@ -180,7 +182,7 @@ def _active_sql(vendor: str) -> str:
 
 def run_has_active_tasks(run_id: int) -> bool:
     """Whether some task of the run is still to do (served by the taskrun_active_by_run index)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_active_sql(connection.vendor), [run_id])
         return cursor.fetchone() is not None
 
@@ -197,7 +199,7 @@ def _active_instances_sql(vendor: str) -> str:
 def step_has_active_instances(run_id: int, step: str) -> bool:
     """Whether an instance of the mapped step is still to do (the taskrun_map_instance_states
     index): asked as each instance ends."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_active_instances_sql(connection.vendor), [run_id, step])
         return cursor.fetchone() is not None
 
