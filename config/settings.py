@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.lazy_api.LazyAPIMiddleware",  # pages resolve without importing the REST API
     "config.health.HealthEndpointsMiddleware",  # /healthz, /readyz: before host checks, login
     "config.proxies.TrustedProxiesMiddleware",  # X-Forwarded-* only from BATON_TRUSTED_PROXIES
     "config.service_unavailable.ServiceUnavailableMiddleware",  # 503 "try again", not a 500

@@ -1,11 +1,10 @@
+"""Every URL: the REST API under /api/v1/ and the pages (config.page_urls)."""
+
 from csp.decorators import csp_update
-from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 
-from config.admin_layout import arrange
 from config.api import api
-
-arrange(admin.site)  # one Baton section; third-party models admins do not need hidden
+from config.page_urls import urlpatterns as page_urlpatterns
 
 
 def _api_urls():
@@ -18,13 +17,6 @@ def _api_urls():
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("api/v1/", _api_urls()),  # REST API, OpenAPI schema and docs (config/api.py)
-    path("", include("accounts.urls")),  # before allauth: shadows its e-mail sending pages
-    path("accounts/", include("allauth.urls")),
-    path("", include("audit.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
-    path("", include("workflows.urls")),
-    path("", include("runs.urls")),
-    path("", include("runs.notifications.urls")),
+    *page_urlpatterns,
 ]
