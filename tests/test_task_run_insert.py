@@ -20,7 +20,8 @@ def loaded(db):
         yield
 
 
-@pytest.mark.parametrize("slug", ["grouped", "signed_off_payment", "map_naps"])
+# single: every value but the position is shared by "all" its rows.
+@pytest.mark.parametrize("slug", ["grouped", "signed_off_payment", "map_naps", "single"])
 def test_each_task_run_holds_its_definitions_values(loaded, slug):
     workflow = Workflow.objects.get(slug=slug)
     first = trigger_run(workflow=workflow, parameters={})

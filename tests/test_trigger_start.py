@@ -40,6 +40,13 @@ def fan():
 
 
 @workflow
+def roots():
+    a()
+    b()
+    a()
+
+
+@workflow
 def alarm():
     on_failure() >> c()
 """
@@ -92,6 +99,19 @@ def test_the_roots_are_queued_as_the_run_starts_and_sent_only_after_commit(
     for callback in callbacks:
         callback()
     assert sent(broker) == {"default": [rows["a"][0]], "other": [rows["b"][0]]}
+
+
+def test_a_run_of_roots_only_queues_and_sends_each(broker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start("roots")
+    rows = tasks(run)
+    assert {name: row[1:] for name, row in rows.items()} == dict.fromkeys(
+        ("a", "b", "a__2"), ("queued", run.started_at)
+    )
+    assert sent(broker) == {
+        "default": sorted([rows["a"][0], rows["a__2"][0]]),
+        "other": [rows["b"][0]],
+    }
 
 
 def test_a_run_without_a_free_slot_keeps_its_tasks_pending_until_one_frees(
