@@ -6,12 +6,14 @@ the pages' Content-Security-Policy refuses them.
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
+
+# Pygments (~1.5 MiB resident) is imported by the first code page shown, not by every web process.
+if TYPE_CHECKING:
+    from pygments.formatters import HtmlFormatter
 
 # The CSS class of the highlighted block; static/css/code.css styles it.
 CSS_CLASS = "source"
@@ -22,7 +24,9 @@ MAX_DIFF_LINES = 20_000
 DIFF_CONTEXT_LINES = 3
 
 
-def formatter() -> HtmlFormatter:
+def formatter() -> "HtmlFormatter":
+    from pygments.formatters import HtmlFormatter
+
     return HtmlFormatter(cssclass=CSS_CLASS, linenos="table", lineanchors="line", wrapcode=True)
 
 
@@ -30,6 +34,9 @@ def highlighted(source: str) -> SafeString:
     """The source as HTML, highlighted as Python, with line numbers that link to each line."""
     if len(source) > MAX_HIGHLIGHTED_CHARS:
         return format_html('<div class="{}"><pre>{}</pre></div>', CSS_CLASS, source)
+    from pygments import highlight
+    from pygments.lexers import PythonLexer
+
     # Pygments escapes the source itself.
     return SafeString(highlight(source, PythonLexer(), formatter()))  # noqa: S308
 
