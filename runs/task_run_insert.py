@@ -3,10 +3,11 @@
 Django's ``bulk_create`` of 5,000 task runs spends most of a second building model
 objects and preparing 30 values per row. A workflow's task runs are the same for
 every run of it but for the run's id, so their rows are rendered once per loaded
-definition, as one JSON text, and PostgreSQL turns it into typed rows
-(``jsonb_to_recordset``). Columns come from the model, so a field added to TaskRun
-later is filled without touching this. Other databases (SQLite, embedded) take
-``bulk_create``.
+definition, as JSON text, and PostgreSQL turns it into typed rows
+(``json_to_recordset``): the values all rows share (kind, queue, rule, the empty
+columns…) once, as one record, and per row only those that differ. Columns come from
+the model, so a field added to TaskRun later is filled without touching this. Other
+databases (SQLite, embedded) take ``bulk_create``.
 
 A run that starts at once has its roots queued by the same statement: a task with
 no upstream is decided by its trigger rule alone, so the decision is made once, when
@@ -71,9 +72,9 @@ def insert_task_runs(
         queue_roots_at, roots = None, None
     else:
         roots = []
-    values = {"run": run.pk, "shared": rendered.shared, "rows": rendered.rows}
+    values = {"run": run.pk, "shared": rendered.shared, "rows": rendered.rows, "at": queue_roots_at}
     with connection.cursor() as cursor:
-        cursor.execute(rendered.statement, {**values, "at": queue_roots_at})
+        cursor.execute(rendered.statement, values)
         if queue_roots_at is not None:
             roots = cursor.fetchall()
     return roots
