@@ -97,19 +97,13 @@ def _bulk_create(task_runs: list[TaskRun], queue_roots_at: datetime | None) -> Q
     if not _roots_queueable(task_runs):
         TaskRun.objects.bulk_create(task_runs)
         return None
-    roots = [task for task in task_runs if _ready_at_start(task)]
-    for task in roots:
-        task.state, task.queued_at = TaskState.QUEUED, queue_roots_at
+    for task in task_runs:
+        if _ready_at_start(task):
+            task.state, task.queued_at = TaskState.QUEUED, queue_roots_at
     TaskRun.objects.bulk_create(task_runs)
-    if any(task.pk is None for task in roots):  # a database that returns no ids
-        run_id = roots[0].run_id
-        ids = dict(
-            TaskRun.objects.filter(run_id=run_id, state=TaskState.QUEUED).values_list(
-                "task_name", "pk"
-            )
-        )
-        return [(ids[task.task_name], task.queue) for task in roots]
-    return [(task.pk, task.queue) for task in roots]
+    # Read back: SQLite before 3.35 returns no ids from a bulk insert.
+    queued = TaskRun.objects.filter(run_id=task_runs[0].run_id, state=TaskState.QUEUED)
+    return list(queued.order_by("pk").values_list("pk", "queue"))
 
 
 def _fields() -> list:
