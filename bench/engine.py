@@ -14,6 +14,8 @@ message with the same worker settings:
 - chain gap: a task's end → the next task's start in a chain of no-op tasks
   (bare: one message's UPDATE → the next one's, each sending the next);
 - fan-out throughput: tasks per second for one task fanning out to N no-op tasks;
+- fan-in throughput: tasks per second for N no-op tasks upstream of one, beside the fan-out's
+  (target: at least 0.8 times it);
 - on PostgreSQL + Redis, the CPU time per fanned-out task of the worker processes and of
   the bench database's PostgreSQL backends (target ≤ 2.5 ms).
 """
@@ -59,6 +61,11 @@ def bench_chain():
 def bench_fanout():
     root = noop()
     root >> [noop() for _ in range({fanout})]
+
+
+@workflow
+def bench_fanin():
+    [noop() for _ in range({fanout})] >> noop()
 """
 
 BARE_ACTOR = """
@@ -105,7 +112,9 @@ def _arguments():
     parser.add_argument("--chain", type=int, default=20, help="tasks in the chain")
     parser.add_argument("--chains", type=int, default=5, help="chain runs")
     parser.add_argument("--fanout", type=int, default=1000, help="tasks in the fan-out")
-    parser.add_argument("--only", choices=["all", "trigger", "chain", "fanout"], default="all")
+    parser.add_argument(
+        "--only", choices=["all", "trigger", "chain", "fanout", "fanin"], default="all"
+    )
     return parser.parse_args()
 
 
@@ -130,8 +139,10 @@ class Bench:
                 rows.append(self.trigger_latency())
             if self.options.only in ("all", "chain"):
                 rows += self.chain_gap()
-            if self.options.only in ("all", "fanout"):
+            if self.options.only in ("all", "fanout", "fanin"):
                 rows += self.fanout_throughput()
+            if self.options.only in ("all", "fanin"):
+                rows.append(self.fanin_throughput())
             self._print(rows)
         finally:
             self._stop_workers()
@@ -222,7 +233,7 @@ class Bench:
         tasks = list(run.task_runs.order_by("position"))
         root, leaves = tasks[0], tasks[1:]
         elapsed = max(t.finished_at for t in leaves) - root.finished_at
-        baton = n / elapsed.total_seconds()
+        baton = self.fanout_rate = n / elapsed.total_seconds()
         began, cpu = time.time(), self._cpu_seconds()
         done = self._bare(list(range(1, n + 1)), chained=False, timeout=300)
         bare_cpu = (self._cpu_seconds() - cpu) / n
@@ -237,6 +248,20 @@ class Bench:
                 )
             )
         return rows
+
+    def fanin_throughput(self) -> tuple:
+        """N upstream tasks, from the first one's start to the start of the task after them."""
+        n = self.options.fanout
+        run = self._wait(self._trigger("bench_fanin"), timeout=300)
+        tasks = list(run.task_runs.order_by("position"))
+        upstream, last = tasks[:-1], tasks[-1]
+        elapsed = (last.started_at - min(t.started_at for t in upstream)).total_seconds()
+        rate = n / elapsed
+        return (
+            f"fan-in of {n}, tasks/s (beside: fan-out)",
+            f"{rate:.0f}",
+            f"{self.fanout_rate:.0f}",
+        )
 
     def _cpu_seconds(self) -> float:
         """CPU time so far of the worker processes and this database's PostgreSQL backends.
