@@ -56,6 +56,7 @@ class AuditEvent(models.Model):
         TASK_RECOVERED = "task.recovered", _("task of a silent worker recovered")
         TASK_RESENT = "task.resent", _("lost task message sent again")
         TASK_RETRY_SENT = "task.retry_sent", _("due retry sent")
+        RUN_RESUMED = "run.resumed", _("stalled run resumed")
         RUN_TIMED_OUT = "run.timed_out", _("run timed out")
         WORKFLOW_PAUSED = "workflow.paused", _("workflow paused")
         WORKFLOW_UNPAUSED = "workflow.unpaused", _("workflow unpaused")

@@ -5,6 +5,10 @@ holds the lock on the WorkflowRun row (``select_for_update``): they are taken
 one at a time, so two upstream tasks ending together cannot both miss (or both
 start) their common downstream task. Messages go out on commit.
 
+A success takes no run lock: its downstream tasks are decided after its commit
+(``runs.downstream``). So a decision here that leaves a task waiting for an upstream
+task that may end meanwhile checks that task again after the commit.
+
 The end of a run is also checked after each commit (``check_run_end_on_commit``):
 a task that succeeds with nothing downstream (most tasks of a fan-out) ends
 without taking the run's lock, so a check made before its commit may not see it.
@@ -21,10 +25,13 @@ from django.utils import timezone
 from workflows.models import Workflow
 
 from .dispatch import send_after_commit
+from .downstream import check_after_commit
 from .models import TaskRun, WorkflowRun
 from .notifications import events as notifications
 from .states import ACTIVE_TASK_STATES, FAILED_TASK_STATES, RunState, TaskState
 from .trigger_rules import Decision, decide
+
+_IN_PROGRESS = tuple(state for state in ACTIVE_TASK_STATES if state != TaskState.PENDING)
 
 
 @dataclass
@@ -58,9 +65,13 @@ def advance_run(run: WorkflowRun, *, candidates: Iterable[str] | None, now) -> N
         return  # a candidate is still pending or was just queued: the run goes on
     if candidates is None or candidates:
         graph = _load_graph(run.pk)
+        recheck = candidates  # the tasks whose upstream task this transaction just ended
         if candidates is None:
             candidates = [name for name, node in graph.items() if node.state == TaskState.PENDING]
-        if _decide(graph, candidates, now):
+            recheck = _waiting_on_progress(graph, candidates)
+        queued = _decide(graph, candidates, now)
+        check_after_commit(run.pk, [n for n in recheck if graph[n].state == TaskState.PENDING], now)
+        if queued:
             return  # tasks were just queued: the run goes on
     finish_run_if_done(run, now=now, graph=graph)
 
@@ -75,25 +86,34 @@ def _decided_from_candidates_alone(run_id: int, candidates: list[str], now) -> b
     graph does those.
     """
     rows = TaskRun.objects.filter(run_id=run_id, task_name__in=candidates, state=TaskState.PENDING)
-    pending = [_Node(*fields) for fields in rows.values_list(*_GRAPH_FIELDS[1:])]
+    pending = {name: _Node(*fields) for name, *fields in rows.values_list(*_GRAPH_FIELDS)}
     if not pending:
         return False
-    names = {name for node in pending for name in node.upstream}
+    names = {name for node in pending.values() for name in node.upstream}
     upstream = TaskRun.objects.filter(run_id=run_id, task_name__in=names)
     state_of = dict(upstream.values_list("task_name", "state"))
     if not names <= state_of.keys():
         return False
-    ready = []
-    for node in pending:
-        decision = decide(node.trigger_rule, [state_of[name] for name in node.upstream])
+    ready, waiting = [], []
+    for name, node in pending.items():
+        decision = decide(node.trigger_rule, [state_of[up] for up in node.upstream])
         if decision is Decision.READY:
             ready.append(node)
-        elif decision is not Decision.WAIT:
+        elif decision is Decision.WAIT:
+            waiting.append(name)
+        else:
             return False
     if ready:
         TaskRun.objects.filter(pk__in=[n.id for n in ready]).move(TaskState.QUEUED, now=now)
         send_after_commit((n.id, n.queue) for n in ready)
+    check_after_commit(run_id, waiting, now)
     return True
+
+
+def _waiting_on_progress(graph: dict[str, _Node], pending: list[str]) -> list[str]:
+    """The pending tasks with an upstream task in progress, which may end before the commit."""
+    in_progress = {name for name, node in graph.items() if node.state in _IN_PROGRESS}
+    return [name for name in pending if not in_progress.isdisjoint(graph[name].upstream)]
 
 
 def _decide(graph: dict[str, _Node], candidates: list[str], now) -> int:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 
 from audit.recorder import SYSTEM, Verb, record_event
 from workflows.live import definition_for_version
@@ -26,7 +26,7 @@ from .models import TaskRun, WorkflowRun
 from .notifications import events as notifications
 from .notifications.slow import notify_slow_runs
 from .pools import promote_waiting_everywhere
-from .progress import start_waiting_runs
+from .progress import advance_run, start_waiting_runs
 from .states import ACTIVE_TASK_STATES, RunState, TaskState
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 # A retry's own delayed message normally claims it; the sweep steps in a bit later.
 RETRY_GRACE = timedelta(seconds=2)
+# The decision after a task's end takes milliseconds; a run left undecided longer is stalled.
+STALL_GRACE = timedelta(seconds=5)
 
 
 def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[str, int]:
@@ -50,6 +52,7 @@ def sweep(now: datetime, *, heartbeats_since: datetime | None = None) -> dict[st
         "dead_workers": recover_dead_workers(now, heartbeats_since=heartbeats_since),
         # After dead_workers: the containers of the attempts it just ended go too.
         "containers_removed": remove_leftover_containers(),
+        "runs_resumed": resume_stalled_runs(now),
         "runs_timed_out": fail_overdue_runs(now),
         "runs_started": start_waiting(now),
         "slow_runs_told": notify_slow_runs(now),
@@ -176,6 +179,48 @@ def _options_of(task_run: TaskRun):
     )
     node = definition and definition.tasks.get(task_run.map_parent or task_run.task_name)
     return node.options if node else None
+
+
+def resume_stalled_runs(now: datetime) -> int:
+    """Running runs with tasks still pending and none in progress: decided again.
+
+    Left so when a worker died between a task's commit and the decision that follows
+    it without the run's lock (runs.downstream), or the run's end (a leaf's last task).
+    """
+    busy = Count("id", filter=~Q(state=TaskState.PENDING))
+    pending_only = (
+        TaskRun.objects.filter(run__state=RunState.RUNNING, state__in=ACTIVE_TASK_STATES)
+        .values("run_id")
+        .annotate(busy=busy)
+        .filter(busy=0)
+        .values_list("run_id", flat=True)
+    )
+    nothing_left = WorkflowRun.objects.filter(state=RunState.RUNNING).exclude(
+        Exists(TaskRun.objects.filter(run=OuterRef("pk"), state__in=ACTIVE_TASK_STATES))
+    )
+    stalled = [*pending_only[:BATCH], *nothing_left.values_list("pk", flat=True)[:BATCH]]
+    return sum(_resume(run_id, now) for run_id in stalled)
+
+
+def _resume(run_id: int, now: datetime) -> int:
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run_id)
+        last_end = run.task_runs.aggregate(last=Max("finished_at"))["last"]
+        if run.state != RunState.RUNNING or (last_end and now - last_end < STALL_GRACE):
+            return 0  # a task that just ended is deciding what follows it
+        pending = list(run.task_runs.filter(state=TaskState.PENDING).values_list("pk", flat=True))
+        advance_run(run, candidates=None, now=now)
+        decided = run.task_runs.filter(pk__in=pending).exclude(state=TaskState.PENDING).count()
+        if not decided and run.state == RunState.RUNNING:
+            return 0
+        record_event(
+            verb=Verb.RUN_RESUMED,
+            actor_label=SYSTEM,
+            obj=run,
+            workflow=run.workflow,
+            details={"tasks_decided": decided, "state": run.state},
+        )
+    return 1
 
 
 def fail_overdue_runs(now: datetime) -> int:

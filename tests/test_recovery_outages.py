@@ -16,7 +16,7 @@ import redis
 from django.db import OperationalError, transaction
 from dramatiq.message import Message
 
-from runs import recovery
+from runs import downstream, recovery
 from runs.execution import finish, reconnect, statements
 from runs.execution.finish import end_attempt
 from runs.execution.outcome import Outcome
@@ -92,11 +92,18 @@ def test_a_claim_whose_answer_was_lost_is_recognised_by_its_retry(broker, monkey
     assert claim_task_run(task_run.pk) is None  # a second message still finds it taken
 
 
-def test_a_finish_whose_commit_answer_was_lost_is_recorded_once(broker, monkeypatch):
+@pytest.mark.parametrize(
+    "module, statement",
+    [(finish, "record_success"), (downstream, "_queue_finished")],
+    ids=["the success's", "the downstream task's"],
+)
+def test_a_finish_whose_commit_answer_was_lost_is_recorded_once(
+    broker, monkeypatch, module, statement
+):
     run = trigger_run(workflow=Workflow.objects.get(slug="data_edge"), parameters={"n": 3})
     produce = claimed(run, "produce")
     sent_before = messages(broker)
-    calls = fail_once(monkeypatch, finish, "_record", after_commit=True)
+    calls = fail_once(monkeypatch, module, statement, after_commit=True)
 
     state = end_attempt(
         produce, Outcome("success", result={"n": 3, "items": [0, 1, 2]}), options=None

@@ -1,10 +1,27 @@
-"""A fan-in decides its downstream task from its upstream states, not the run's whole graph."""
+"""A fan-in is decided after each upstream success, without the run's lock or its whole graph.
+
+Each success queues the downstream task once no upstream task is left to do
+(runs.downstream); a decision under the run's lock (a task marked by hand, run
+again) checks again after its commit; a worker that died in between is made up for
+by the scheduler's sweep.
+"""
+
+import threading
 
 import pytest
+from django.db import connections, transaction
+from django.utils import timezone
 
-from runs import progress
-from runs.services import trigger_run
-from runs.testing import in_process_worker, use_workflows, wait_for_run
+from audit.models import AuditEvent
+from runs import progress, recovery
+from runs.execution import finish
+from runs.execution.finish import end_attempt
+from runs.execution.outcome import Outcome
+from runs.execution.statements import claim_task_run
+from runs.models import TaskRun, WorkflowRun
+from runs.services import mark_task, retry_task, trigger_run
+from runs.states import TaskState
+from runs.testing import in_process_worker, stub_broker, use_workflows, wait_for_run
 from workflows.models import Workflow
 
 FAN_IN = """
@@ -61,3 +78,134 @@ def test_a_failed_upstream_still_fails_the_fan_in(engine):
     run = wait_for_run(run, timeout=20)
     assert run.state == "failed"
     assert run.task_runs.get(task_name="total").state == "upstream_failed"
+
+
+# --- one end at a time (no worker: each end is called here) -----------------------------------
+
+PAIR = """
+from workflows import task, workflow
+
+
+@task
+def part(n: int) -> int:
+    return n
+
+
+@task
+def total(*parts) -> int:
+    return sum(parts)
+
+
+@workflow
+def five_parts():
+    total(*[part(n) for n in range(5)])
+
+
+@workflow
+def two_parts():
+    total(part(1), part(2))
+"""
+
+
+@pytest.fixture
+def by_hand(transactional_db, workflows_dir):
+    (workflows_dir / "pairs.py").write_text(PAIR)
+    with use_workflows(workflows_dir), stub_broker():
+        yield
+
+
+def succeed(run, name: str) -> str | None:
+    task_run = claim_task_run(run.task_runs.get(task_name=name).pk)
+    return end_attempt(task_run, Outcome(TaskState.SUCCESS, result=1), options=None)
+
+
+def parts(run) -> list[str]:
+    return list(run.task_runs.exclude(task_name="total").values_list("task_name", flat=True))
+
+
+def total_of(run) -> TaskRun:
+    return run.task_runs.get(task_name="total")
+
+
+def test_the_fan_in_is_queued_by_its_last_upstream_success(by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="five_parts"), parameters={})
+    *first, last = parts(run)
+    for name in first:
+        assert succeed(run, name) == "success"
+        assert total_of(run).state == "pending"
+    succeed(run, last)
+    assert total_of(run).state == "queued"
+
+
+def test_an_upstream_success_does_not_wait_for_the_run_lock(postgres, by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    locked, release, gave_up = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_run_lock():
+        with transaction.atomic():
+            WorkflowRun.objects.select_for_update().get(pk=run.pk)
+            locked.set()
+            if not release.wait(10):
+                gave_up.set()  # the ends below waited for this lock
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_run_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        for name in parts(run):
+            assert succeed(run, name) == "success"  # would block here behind the lock
+        assert total_of(run).state == "queued"
+        assert not gave_up.is_set()
+    finally:
+        release.set()
+        holder.join(10)
+
+
+def test_an_upstream_marked_success_by_hand_counts_for_the_fan_in(by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    first, second = parts(run)
+    claim_task_run(run.task_runs.get(task_name=first).pk)
+    mark_task(task_run=run.task_runs.get(task_name=first), state="success")
+    assert total_of(run).state == "pending"
+    succeed(run, second)
+    assert total_of(run).state == "queued"
+
+
+def test_a_task_run_again_holds_the_fan_in_until_it_succeeds_again(by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    for name in [*parts(run), "total"]:
+        succeed(run, name)
+    first = parts(run)[0]
+    retry_task(task_run=run.task_runs.get(task_name=first))
+    assert total_of(run).state == "pending"
+    succeed(run, first)
+    assert total_of(run).state == "queued"
+    succeed(run, "total")
+    run.refresh_from_db()
+    assert (run.state, total_of(run).attempt) == ("success", 2)
+
+
+def test_a_decision_lost_with_its_worker_is_made_by_the_sweep(by_hand, monkeypatch):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    first, second = parts(run)
+    succeed(run, first)
+
+    def worker_dies(*args):
+        raise SystemExit("killed between its commit and the decision after it")
+
+    monkeypatch.setattr(finish, "decide_pending", worker_dies)
+    with pytest.raises(SystemExit):
+        succeed(run, second)
+    monkeypatch.undo()
+    assert (total_of(run).state, run.task_runs.get(task_name=second).state) == (
+        "pending",
+        "success",
+    )
+
+    assert recovery.sweep(timezone.now())["runs_resumed"] == 0  # within the grace: not yet
+    later = timezone.now() + recovery.STALL_GRACE
+    assert recovery.sweep(later)["runs_resumed"] == 1
+    assert total_of(run).state == "queued"
+    event = AuditEvent.objects.get(verb="run.resumed")
+    assert event.details == {"tasks_decided": 1, "state": "running"}

@@ -11,6 +11,7 @@ from workflows.tasks import TaskOptions
 
 from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
+from ..downstream import decide_pending
 from ..mapping import after_instance_end, finish_map_if_done
 from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..notifications import events as notifications
@@ -44,8 +45,8 @@ class Recorded(Enum):
 @survives_outages
 def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -> str | None:
     # Safe to run again with the same ``now``: that is how a retry recognises its own commit.
-    if outcome.state == TaskState.SUCCESS and not task_run.downstream and not task_run.pool:
-        return _end_leaf_success(task_run, outcome, now)
+    if outcome.state == TaskState.SUCCESS and not task_run.pool and outcome.follow is None:
+        return _end_success(task_run, outcome, now)
     with transaction.atomic():
         # The run's lock orders the decisions of tasks ending together (see runs.progress).
         run = (
@@ -85,18 +86,23 @@ def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -
     return target
 
 
-def _end_leaf_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
-    # Nothing to decide downstream, so no need for the run's lock: one UPDATE, then a
-    # check, made after the commit, whether it was the run's last task. Most tasks of a
-    # wide fan-out end here, without queueing behind each other on the run's row.
+def _end_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
+    # One UPDATE, then, after its commit, what comes next: the downstream tasks it made
+    # ready (runs.downstream), or whether it was its run's last task. No run lock, so
+    # the tasks of a wide fan-out or fan-in do not queue behind each other on its row.
     moved = record_success(task_run, outcome.result, now)
-    if _recorded(moved, task_run, TaskState.SUCCESS, now) is Recorded.NOT:
+    recorded = _recorded(moved, task_run, TaskState.SUCCESS, now)
+    if recorded is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
         return None
+    if recorded is Recorded.EARLIER:
+        send_after_commit(_queued_downstream(task_run))  # never sent if the answer was lost
     if task_run.map_parent:
         # Its step is running until its last instance ends: the one check that matters.
         finish_map_if_done(task_run.run_id, task_run.map_parent)
-    elif not run_has_active_tasks(task_run.run_id):
+    elif not decide_pending(task_run.run_id, task_run.downstream, now) and not (
+        run_has_active_tasks(task_run.run_id)
+    ):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
 
