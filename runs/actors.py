@@ -6,7 +6,7 @@ recorded in the database. The queue is chosen per message (see ``runs.dispatch``
 
 import dramatiq
 
-from .dispatch import ACTOR_NAME, DEFAULT_QUEUE, count_sends, hand_off
+from .dispatch import ACTOR_NAME, DEFAULT_QUEUE, sends_held
 from .execution.runner import run_task_run
 from .worker_hooks import consumes_here
 
@@ -20,16 +20,13 @@ def execute_task_run(task_run_id: int) -> None:
     """Run one attempt of a TaskRun; a duplicate or late message does nothing.
 
     Direct hand-off: when the attempt made exactly one downstream task ready, on a
-    queue this worker consumes, it runs next in this thread, without waiting for its
-    message. That message was sent all the same; whichever of the two comes second
-    finds the task claimed already and does nothing.
+    queue this worker consumes, it runs next in this thread, and its message is never
+    sent (``runs.dispatch.sends_held``).
     """
-    for _ in range(HAND_OFFS):
-        count_sends()
-        try:
+    for hop in range(1, HAND_OFFS + 1):
+        with sends_held() as held:
             run_task_run(task_run_id)
-        finally:
-            handed = hand_off()
-        if handed is None or not consumes_here(handed[1]):
+            handed = held.take_one(consumes_here) if hop < HAND_OFFS else None
+        if handed is None:
             return
         task_run_id = handed[0]

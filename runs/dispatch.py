@@ -9,7 +9,8 @@ import functools
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from uuid import uuid4
 
@@ -49,26 +50,47 @@ def send_after_commit(items: Iterable[tuple[int, str]], *, delay: timedelta | No
         transaction.on_commit(lambda: _send_all(items, delay))
 
 
-# The direct hand-off (see runs.actors): what the commits of one attempt sent, per thread.
-_sent_by_attempt = threading.local()
+# The direct hand-off (see runs.actors): the messages an attempt's commits send, held back.
+_held_by_thread = threading.local()
 
 
-def count_sends() -> None:
-    """From now on in this thread, the messages sent on commit are kept for ``hand_off()``."""
-    _sent_by_attempt.items = []
+class HeldSends:
+    """What this thread's commits sent, not yet given to the broker."""
+
+    def __init__(self):
+        self.items: list[tuple[int, str]] = []
+
+    def take_one(self, runs_here: Callable[[str], bool]) -> tuple[int, str] | None:
+        """The one ``(task_run_id, queue)`` held, if exactly one and ``runs_here(queue)``:
+        its message is then never sent, the caller runs it."""
+        if len(self.items) == 1 and runs_here(self.items[0][1]):
+            return self.items.pop()
+        return None
 
 
-def hand_off() -> tuple[int, str] | None:
-    """The one ``(task_run_id, queue)`` sent since ``count_sends()``, if exactly one; stops."""
-    items = getattr(_sent_by_attempt, "items", None) or []
-    _sent_by_attempt.items = None
-    return items[0] if len(items) == 1 else None
+@contextmanager
+def sends_held() -> Iterator[HeldSends]:
+    """Hold back the messages this thread's commits send until the block ends, when what
+    was not taken (``HeldSends.take_one``) is sent, on an error too. Delayed ones go at once.
+
+    A task taken so runs in this thread without a broker round trip, and no duplicate
+    message makes another worker claim it in vain. If the thread dies before claiming it,
+    the task stays queued and the scheduler re-sends it (``runs.recovery``).
+    """
+    held = _held_by_thread.current = HeldSends()
+    try:
+        yield held
+    finally:
+        _held_by_thread.current = None
+        if held.items:
+            _send_all(held.items, None)
 
 
 def _send_all(items: list[tuple[int, str]], delay: timedelta | None) -> None:
-    counted = getattr(_sent_by_attempt, "items", None)
-    if counted is not None:
-        counted.extend(items if delay is None else items * 2)  # a delayed one is no hand-off
+    held = getattr(_held_by_thread, "current", None)
+    if held is not None and delay is None:
+        held.items.extend(items)
+        return
     broker = dramatiq.get_broker()
     if delay is None and len(items) > 1 and isinstance(broker, RedisBroker):
         try:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from runs import dispatch
+from runs import actors, dispatch
 from runs.models import TaskRun
 from runs.services import trigger_run
 from runs.testing import in_process_worker, use_workflows, wait_for_run
@@ -19,25 +19,65 @@ def engine(transactional_db):
         yield broker
 
 
-def test_the_next_task_runs_even_when_its_message_never_arrives(engine, monkeypatch):
+def test_the_next_task_runs_in_the_same_thread_without_a_message(engine, monkeypatch):
     sent = []
     real_send_all = dispatch._send_all
 
-    def lose_downstream_messages(items, delay):
-        sent.extend(items)
-        counted = getattr(dispatch._sent_by_attempt, "items", None)
-        if counted is None:
-            real_send_all(items, delay)  # the root's message, sent by trigger_run
-        else:
-            counted.extend(items)  # counted for the hand-off, never delivered
+    def record_what_is_sent(items, delay):
+        if getattr(dispatch._held_by_thread, "current", None) is None:
+            sent.extend(items)  # given to the broker, not held for a hand-off
+        real_send_all(items, delay)
 
-    monkeypatch.setattr(dispatch, "_send_all", lose_downstream_messages)
+    monkeypatch.setattr(dispatch, "_send_all", record_what_is_sent)
     run = trigger_run(workflow=Workflow.objects.get(slug="data_edge"), parameters={})
     run = wait_for_run(run, timeout=10)
     assert run.state == "success"
-    assert dict(run.task_runs.values_list("task_name", "attempt")) == {"produce": 1, "consume": 1}
-    assert TaskRun.objects.get(run=run, task_name="consume").result == 6
-    assert len(sent) == 2  # the consume message was sent too
+    tasks = {t.task_name: t for t in run.task_runs.all()}
+    assert {name: t.attempt for name, t in tasks.items()} == {"produce": 1, "consume": 1}
+    assert tasks["consume"].result == 6
+    assert tasks["consume"].worker == tasks["produce"].worker
+    assert sent == [(tasks["produce"].pk, "default")]  # the root's message only
+
+
+CHAIN = """
+from workflows import task, workflow
+
+
+@task
+def step(n: int = 0) -> int:
+    return n + 1
+
+
+@workflow
+def chain_of_three():
+    step(step(step()))
+"""
+
+
+@pytest.fixture
+def chain(transactional_db, workflows_dir):
+    (workflows_dir / "chain.py").write_text(CHAIN)
+    with use_workflows(workflows_dir), in_process_worker(threads=2) as broker:
+        yield broker
+
+
+def test_a_long_chain_goes_by_the_broker_after_so_many_hand_offs(chain, monkeypatch):
+    monkeypatch.setattr(actors, "HAND_OFFS", 2)
+    sent = []
+    real_send_all = dispatch._send_all
+
+    def record_what_is_sent(items, delay):
+        if getattr(dispatch._held_by_thread, "current", None) is None:
+            sent.extend(items)
+        real_send_all(items, delay)
+
+    monkeypatch.setattr(dispatch, "_send_all", record_what_is_sent)
+    run = trigger_run(workflow=Workflow.objects.get(slug="chain_of_three"), parameters={})
+    run = wait_for_run(run, timeout=10)
+    assert run.state == "success"
+    assert run.task_runs.order_by("position").last().result == 3
+    # The root's message; its thread ran the second step, then sent the third's.
+    assert len(sent) == 2
 
 
 def test_a_duplicate_of_the_handed_off_tasks_message_runs_nothing(engine):
