@@ -26,7 +26,6 @@ from django.db import connection, transaction
 from workflows.tasks import TriggerRule
 
 from .dispatch import send_after_commit
-from .execution.prepared import prepared_cursor
 from .models import TaskRun, WorkflowRun
 from .states import ACTIVE_TASK_STATES, TASK_MOVES, RunState, TaskState
 
@@ -57,7 +56,7 @@ def check_after_commit(run_id: int, names: Iterable[str], now) -> None:
 
 def _queue_finished(run_id: int, names: list[str], now) -> list[tuple[int, str, str, str]]:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    with prepared_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_queue_sql(connection.vendor, len(names)), [stamp, run_id, *names])
         return cursor.fetchall()
 
