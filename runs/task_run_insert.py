@@ -4,7 +4,7 @@ Django's ``bulk_create`` of 5,000 task runs spends most of a second building mod
 objects and preparing 30 values per row. A workflow's task runs are the same for
 every run of it but for the run's id, so their rows are rendered once per loaded
 definition, as JSON text, and PostgreSQL turns it into typed rows
-(``json_to_recordset``): the values all rows share (kind, queue, rule, the empty
+(``jsonb_to_recordset``): the values all rows share (kind, queue, rule, the empty
 columns…) once, as one record, and per row only those that differ. Columns come from
 the model, so a field added to TaskRun later is filled without touching this. Other
 databases (SQLite, embedded) take ``bulk_create``.
@@ -158,11 +158,13 @@ def _statement(shared: Collection[str]) -> str:
     values = ", ".join(starting.get(f.column, value(f.column)) for f in fields)
     in_rows = [column for column in types if column not in shared]
     source = (
-        f"ROWS FROM (json_to_recordset(%(rows)s::json) AS ({typed(in_rows)})) "
+        f"ROWS FROM (jsonb_to_recordset(%(rows)s::jsonb) AS ({typed(in_rows)})) "
         f"WITH ORDINALITY AS item({', '.join(quote(c) for c in in_rows)}, ordinality)"
     )
     if shared:
-        source = f"json_to_record(%(shared)s::json) AS shared({typed(shared)}) CROSS JOIN {source}"
+        source = (
+            f"jsonb_to_record(%(shared)s::jsonb) AS shared({typed(shared)}) CROSS JOIN {source}"
+        )
     # In array order, so ids follow the graph's order as bulk_create's did.
     return (
         f"WITH inserted AS ("
