@@ -1,6 +1,6 @@
 """Idle memory of the whole stack on this host, without containers (issue 17's target).
 
-    python bench/memory.py [--idle 10] [--keep-db]
+    python bench/memory.py [--idle 10] [--keep-db] [--api]
 
 Starts the three services as the image's entrypoint does (deploy/entrypoint.sh), with the
 compose file's production settings (DEBUG=0, JSON logs, MALLOC_ARENA_MAX=2 as the Dockerfile
@@ -12,10 +12,11 @@ them from WhiteNoise's manifest: without one, the sign-in page is a 500):
 - scheduler: ``manage.py runscheduler``;
 - worker: ``manage.py runworker --processes 1 --threads 4`` (the entrypoint's defaults).
 
-Each gunicorn worker answers one page (the sign-in page) first; then all idle for --idle
-seconds and the script prints the RSS and PSS of every process of the three services
-(gunicorn's master included, and any child, from /proc), their sum and the
-target: at most 400 MiB RSS in all. It stops what it started by PID.
+Each gunicorn worker answers one page (the sign-in page) first, and with --api one API
+request too (the REST API's modules load with the first one, config/lazy_api.py); then all
+idle for --idle seconds and the script prints the RSS and PSS of every process of the three
+services (gunicorn's master included, and any child, from /proc), their sum and the target:
+at most 400 MiB RSS in all. It stops what it started by PID.
 """
 
 import argparse
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -136,29 +138,34 @@ def stop(started: dict[str, subprocess.Popen]) -> None:
             process.wait()
 
 
-def one_page_per_web_worker(web: subprocess.Popen, port: int, log: Path) -> None:
-    """Ask for the sign-in page until each gunicorn worker has answered one (its access log)."""
+def one_request_per_web_worker(web: subprocess.Popen, port: int, log: Path, path: str) -> None:
+    """Ask for ``path`` until each gunicorn worker has answered it once (its access log)."""
     wait_until(lambda: len(process_tree(web.pid)) >= 3, 60, "gunicorn workers did not start")
     workers = process_tree(web.pid)[1:]
 
-    def sign_in_page(_) -> None:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as r:
-            assert r.status == 200, r.status
+    def ask(_) -> None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).close()
+        except urllib.error.HTTPError as error:  # the API's 401 without a token
+            assert error.code < 500, error
 
     def every_worker_served() -> bool:
         # Requests at once: a lone idle worker would take every one of a sequence.
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(sign_in_page, range(8)))
+            list(pool.map(ask, range(8)))
         served = log.read_text()
-        return all(f"served-by <{pid}> " in served for pid in workers)
+        return all(f"served-by <{pid}> GET {path} " in served for pid in workers)
 
-    wait_until(every_worker_served, 60, f"not every gunicorn worker {workers} answered")
+    wait_until(every_worker_served, 60, f"not every gunicorn worker {workers} answered {path}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before measuring")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--api", action="store_true", help="each gunicorn worker answers an API request too"
+    )
     options = parser.parse_args()
     logs = ROOT / "var" / "bench-memory"
     logs.mkdir(parents=True, exist_ok=True)
@@ -185,7 +192,8 @@ def measure(options: argparse.Namespace, env: dict[str, str], logs: Path) -> int
     }
     started = start(services, env, logs)
     try:
-        one_page_per_web_worker(started["web"], port, logs / "web.log")
+        for path in ["/accounts/login/"] + (["/api/v1/runs"] if options.api else []):
+            one_request_per_web_worker(started["web"], port, logs / "web.log", path)
         worker_log = logs / "worker.log"
         wait_until(lambda: WORKER_READY in worker_log.read_text(), 60, "the worker did not start")
         time.sleep(options.idle)  # idle: what each process keeps once nothing happens
