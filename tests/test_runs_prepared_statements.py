@@ -35,7 +35,7 @@ def prepared() -> dict[str, int]:
 def _kind(text: str) -> str:
     if "attempt = attempt + 1" in text:
         return "claim"
-    if text.startswith('UPDATE "runs_taskrun" SET state = $1, finished_at = $2'):
+    if text.startswith("UPDATE \"runs_taskrun\" SET state = 'success', finished_at = $1"):
         return "success"
     if text.startswith('SELECT 1 FROM "runs_taskrun" WHERE run_id = $1'):
         return "tasks left"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -55,10 +55,11 @@ def _claim_sql(vendor: str, in_pool: bool = False) -> str:
     # A pooled task is claimed only under its pool's lock (runs.pools).
     pool = "" if in_pool else "AND pool = '' "
     return (
-        f"UPDATE {_table()} SET state = %s, attempt = attempt + 1, worker = %s, "
+        f"UPDATE {_table()} SET state = '{TaskState.RUNNING}', attempt = attempt + 1, worker = %s, "
         f"heartbeat_at = %s, started_at = %s, finished_at = NULL, next_attempt_at = NULL, "
         f"result = NULL, error = '', traceback = '' "
-        f"WHERE id = %s AND (state = %s OR (state IN ({due}) AND next_attempt_at <= %s)) "
+        f"WHERE id = %s AND (state = '{TaskState.QUEUED}' "
+        f"OR (state IN ({due}) AND next_attempt_at <= %s)) "
         f"{pool}RETURNING {', '.join(CLAIMED_COLUMNS)}, downstream"
     )
 
@@ -83,31 +84,33 @@ def claim_task_run(task_run_id: int) -> TaskRun | None:
 
 @survives_outages
 def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    with prepared_cursor() as cursor:
-        row = _claim_row(cursor, task_run_id, worker, stamp)
+    # The connection itself, not the ``connection`` proxy: each attribute read through the
+    # proxy is a thread-local lookup, a few µs, and this path makes dozens per task.
+    db = connections[DEFAULT_DB_ALIAS]
+    stamp = db.ops.adapt_datetimefield_value(now)
+    with prepared_cursor(db) as cursor:
+        row = _claim_row(cursor, db, task_run_id, worker, stamp)
         if row is None:
             # Claimed by this very call already, if its commit's answer was lost in an outage.
-            cursor.execute(_own_claim_sql(connection.vendor), [task_run_id, worker, stamp])
+            cursor.execute(_own_claim_sql(db.vendor), [task_run_id, worker, stamp])
             row = cursor.fetchone()
         if row is None:
-            cursor.execute(_pool_sql(connection.vendor), [task_run_id, stamp])
+            cursor.execute(_pool_sql(db.vendor), [task_run_id, stamp])
             pool = cursor.fetchone()
             if pool is not None:
                 row = park_or_claim(
                     task_run_id,
                     pool[0],
-                    lambda: _claim_row(cursor, task_run_id, worker, stamp, in_pool=True),
+                    lambda: _claim_row(cursor, db, task_run_id, worker, stamp, in_pool=True),
                 )
     if row is None:
         return None
-    downstream = TaskRun._meta.get_field("downstream").from_db_value(row[-1], None, connection)
     claimed = dict(zip(CLAIMED_COLUMNS, row[:-1], strict=True))
     claimed["wait_deadline"] = _aware(claimed["wait_deadline"])
-    claimed["map_item"] = _json("map_item", claimed["map_item"])
+    claimed["map_item"] = _json("map_item", claimed["map_item"], db)
+    claimed["downstream"] = _json("downstream", row[-1], db)
     task_run = TaskRun(
         **claimed,
-        downstream=downstream,
         state=TaskState.RUNNING,
         worker=worker,
         started_at=now,
@@ -117,8 +120,8 @@ def _claim(task_run_id: int, now: datetime, worker: str) -> TaskRun | None:
     return task_run
 
 
-def _json(column: str, value):
-    return TaskRun._meta.get_field(column).from_db_value(value, None, connection)
+def _json(column: str, value, db):
+    return TaskRun._meta.get_field(column).from_db_value(value, None, db)
 
 
 def _aware(value) -> datetime | None:
@@ -130,9 +133,9 @@ def _aware(value) -> datetime | None:
     return value
 
 
-def _claim_row(cursor, task_run_id: int, worker: str, stamp, *, in_pool: bool = False):
-    params = [TaskState.RUNNING, worker, stamp, stamp, task_run_id, TaskState.QUEUED, stamp]
-    cursor.execute(_claim_sql(connection.vendor, in_pool), params)
+def _claim_row(cursor, db, task_run_id: int, worker: str, stamp, *, in_pool: bool = False):
+    params = [worker, stamp, stamp, task_run_id, stamp]
+    cursor.execute(_claim_sql(db.vendor, in_pool), params)
     return cursor.fetchone()
 
 
@@ -148,19 +151,25 @@ def _own_claim_sql(vendor: str) -> str:
 def _success_sql(vendor: str) -> str:
     assert TaskState.RUNNING in TASK_MOVES[TaskState.SUCCESS], "update with the moves"
     return (
-        f"UPDATE {_table()} SET state = %s, finished_at = %s, result = %s, error = '', "
-        f"traceback = '', next_attempt_at = NULL WHERE id = %s AND state = %s"
+        f"UPDATE {_table()} SET state = '{TaskState.SUCCESS}', finished_at = %s, result = %s, "
+        f"error = '', traceback = '', next_attempt_at = NULL "
+        f"WHERE id = %s AND state = '{TaskState.RUNNING}'"
     )
 
 
 def record_success(task_run: TaskRun, result, now: datetime) -> bool:
     """running → success with its result; False when the task had left running meanwhile."""
-    value = TaskRun._meta.get_field("result").get_db_prep_value(result, connection)
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    params = [TaskState.SUCCESS, stamp, value, task_run.pk, TaskState.RUNNING]
-    with prepared_cursor() as cursor:
-        cursor.execute(_success_sql(connection.vendor), params)
+    db = connections[DEFAULT_DB_ALIAS]
+    with prepared_cursor(db) as cursor:
+        cursor.execute(*success_statement(db, task_run, result, now))
         return cursor.rowcount == 1
+
+
+def success_statement(db, task_run: TaskRun, result, now: datetime) -> tuple[str, list]:
+    """The UPDATE of ``record_success`` and its parameters (runs.downstream extends it)."""
+    value = TaskRun._meta.get_field("result").get_db_prep_value(result, db)
+    stamp = db.ops.adapt_datetimefield_value(now)
+    return _success_sql(db.vendor), [stamp, value, task_run.pk]
 
 
 def recorded_earlier(task_run: TaskRun, state: str, now: datetime) -> bool:
@@ -182,8 +191,9 @@ def _active_sql(vendor: str) -> str:
 
 def run_has_active_tasks(run_id: int) -> bool:
     """Whether some task of the run is still to do (served by the taskrun_active_by_run index)."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_active_sql(connection.vendor), [run_id])
+    db = connections[DEFAULT_DB_ALIAS]
+    with prepared_cursor(db) as cursor:
+        cursor.execute(_active_sql(db.vendor), [run_id])
         return cursor.fetchone() is not None
 
 
@@ -199,8 +209,9 @@ def _active_instances_sql(vendor: str) -> str:
 def step_has_active_instances(run_id: int, step: str) -> bool:
     """Whether an instance of the mapped step is still to do (the taskrun_map_instance_states
     index): asked as each instance ends."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_active_instances_sql(connection.vendor), [run_id, step])
+    db = connections[DEFAULT_DB_ALIAS]
+    with prepared_cursor(db) as cursor:
+        cursor.execute(_active_instances_sql(db.vendor), [run_id, step])
         return cursor.fetchone() is not None
 
 

@@ -44,9 +44,16 @@ class Interruption:
     retryable: bool = False
 
 
+_identity: tuple[int, str] = (0, "")
+
+
 def worker_identity() -> str:
-    """hostname:pid of this worker process (computed each time: workers fork)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """hostname:pid of this worker process (kept per pid: workers fork)."""
+    global _identity
+    pid = os.getpid()
+    if _identity[0] != pid:
+        _identity = (pid, f"{socket.gethostname()}:{pid}")
+    return _identity[1]
 
 
 @dataclass(eq=False)
