@@ -14,6 +14,11 @@ trigger rule, its upstream tasks all finished, is decided under the run's lock. 
 under the lock that leaves a task waiting for an upstream task in progress checks again
 after its own commit (``check_after_commit``), for the same reason as here.
 
+On PostgreSQL the success and that UPDATE are one statement (``record_success_and_queue``):
+a chain's next task is queued with its predecessor's success, in one round trip. Seeing
+the data as it was before the statement, it may find another upstream task still running
+that is ending in the same instant: what it did not queue is checked again after it.
+
 A worker that dies between its commit and this check leaves a task pending with nothing
 in progress: the scheduler's sweep decides such runs again (``runs.recovery``).
 """
@@ -21,13 +26,40 @@ in progress: the scheduler's sweep decides such runs again (``runs.recovery``).
 from collections.abc import Iterable
 from functools import lru_cache
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from workflows.tasks import TriggerRule
 
 from .dispatch import send_after_commit
+from .execution.statements import record_success, success_statement
 from .models import TaskRun, WorkflowRun
 from .states import ACTIVE_TASK_STATES, TASK_MOVES, RunState, TaskState
+
+
+def record_success_and_queue(task_run: TaskRun, result, now) -> tuple[bool, list[str]]:
+    """Record ``task_run``'s success (``record_success``) and, on PostgreSQL, in the same
+    statement queue its downstream tasks that have no other upstream task left to do.
+
+    Returns whether the success was recorded, and the downstream tasks left to
+    ``decide_pending`` once it has committed.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    names = list(task_run.downstream)
+    if db.vendor != "postgresql" or not names:
+        return record_success(task_run, result, now), names
+    rows = _succeed_and_queue(db, task_run, result, now)
+    decided = _act_on([row[1:] for row in rows if row[0]], task_run.run_id, now)
+    recorded = any(not row[0] for row in rows)
+    return recorded, [name for name in names if name not in decided]
+
+
+def _succeed_and_queue(db, task_run: TaskRun, result, now) -> list[tuple]:
+    success_sql, success_params = success_statement(db, task_run, result, now)
+    stamp = db.ops.adapt_datetimefield_value(now)
+    params = [*success_params, stamp, task_run.run_id, *task_run.downstream, task_run.pk]
+    with db.cursor() as cursor:
+        cursor.execute(_succeed_and_queue_sql(success_sql, len(task_run.downstream)), params)
+        return cursor.fetchall()
 
 
 def decide_pending(run_id: int, names: Iterable[str], now) -> bool:
@@ -39,12 +71,16 @@ def decide_pending(run_id: int, names: Iterable[str], now) -> bool:
     names = list(names)
     if not names:
         return False
-    rows = _queue_finished(run_id, names, now)
+    return bool(_act_on(_queue_finished(run_id, names, now), run_id, now))
+
+
+def _act_on(rows: list[tuple[int, str, str, str]], run_id: int, now) -> set[str]:
+    """Send the tasks the UPDATE queued; decide under the run's lock those of other rules."""
     send_after_commit((pk, queue) for pk, _, rule, queue in rows if rule == TriggerRule.ALL_SUCCESS)
     other_rules = [name for _, name, rule, _ in rows if rule != TriggerRule.ALL_SUCCESS]
     if other_rules:
         _decide_under_lock(run_id, other_rules, now)
-    return bool(rows)
+    return {name for _, name, _, _ in rows}
 
 
 def check_after_commit(run_id: int, names: Iterable[str], now) -> None:
@@ -75,7 +111,12 @@ def _quote(name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _queue_sql(vendor: str, names: int) -> str:
+def _queue_sql(vendor: str, names: int, *, after_success: bool = False) -> str:
+    """The UPDATE that queues the named pending tasks with no upstream task left to do.
+
+    ``after_success``: as part of ``_succeed_and_queue_sql``, only if its success was
+    recorded, and with one more parameter: the id of that upstream task, left out.
+    """
     assert TaskState.PENDING in TASK_MOVES[TaskState.QUEUED], "update with the moves"
     task, run = _quote(TaskRun._meta.db_table), _quote(WorkflowRun._meta.db_table)
     active = ", ".join(f"'{state}'" for state in ACTIVE_TASK_STATES)
@@ -88,15 +129,31 @@ def _queue_sql(vendor: str, names: int) -> str:
             f"EXISTS (SELECT 1 FROM json_each(u.downstream) "
             f"WHERE json_each.value = {task}.task_name)"
         )
+    recorded = ""
+    if after_success:
+        recorded = "EXISTS (SELECT 1 FROM done) AND "
+        upstream_of_it += " AND u.id <> %s"
     simple = f"trigger_rule = '{TriggerRule.ALL_SUCCESS}'"
     placeholders = ", ".join(["%s"] * names)
     return (
         f"UPDATE {task} SET state = CASE WHEN {simple} THEN '{TaskState.QUEUED}' ELSE state END, "
         f"queued_at = CASE WHEN {simple} THEN %s ELSE queued_at END "
-        f"WHERE run_id = %s AND task_name IN ({placeholders}) AND state = '{TaskState.PENDING}' "
+        f"WHERE {recorded}run_id = %s AND task_name IN ({placeholders}) "
+        f"AND state = '{TaskState.PENDING}' "
         f"AND EXISTS (SELECT 1 FROM {run} r WHERE r.id = {task}.run_id "
         f"AND r.state = '{RunState.RUNNING}') "
         f"AND NOT EXISTS (SELECT 1 FROM {task} u WHERE u.run_id = {task}.run_id "
         f"AND u.state IN ({active}) AND {upstream_of_it}) "
         f"RETURNING id, task_name, trigger_rule, queue"
+    )
+
+
+@lru_cache(maxsize=64)
+def _succeed_and_queue_sql(success_sql: str, names: int) -> str:
+    # Rows (0, id…) say the success was recorded; (1, id, name, rule, queue) what was queued.
+    queue_sql = _queue_sql("postgresql", names, after_success=True)
+    return (
+        f"WITH done AS ({success_sql} RETURNING id), queued AS ({queue_sql}) "
+        f"SELECT 0, id, '', '', '' FROM done "
+        f"UNION ALL SELECT 1, id, task_name, trigger_rule, queue FROM queued"
     )

@@ -11,7 +11,7 @@ from workflows.tasks import TaskOptions
 
 from ..branching import skip_unchosen
 from ..dispatch import send_after_commit
-from ..downstream import decide_pending
+from ..downstream import decide_pending, record_success_and_queue
 from ..mapping import after_instance_end, finish_map_if_done
 from ..models import TaskAttempt, TaskRun, WorkflowRun
 from ..notifications import events as notifications
@@ -20,7 +20,7 @@ from ..progress import advance_run, end_run_if_done
 from ..states import RunState, TaskState
 from .outcome import Outcome
 from .reconnect import survives_outages
-from .statements import record_success, recorded_earlier, run_has_active_tasks
+from .statements import recorded_earlier, run_has_active_tasks
 
 
 def end_attempt(task_run: TaskRun, outcome: Outcome, *, options: TaskOptions | None) -> str | None:
@@ -90,7 +90,7 @@ def _end_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     # One UPDATE, then, after its commit, what comes next: the downstream tasks it made
     # ready (runs.downstream), or whether it was its run's last task. No run lock, so
     # the tasks of a wide fan-out or fan-in do not queue behind each other on its row.
-    moved = record_success(task_run, outcome.result, now)
+    moved, undecided = record_success_and_queue(task_run, outcome.result, now)
     recorded = _recorded(moved, task_run, TaskState.SUCCESS, now)
     if recorded is Recorded.NOT:
         _keep_attempt(task_run, outcome, now)
@@ -100,9 +100,11 @@ def _end_success(task_run: TaskRun, outcome: Outcome, now) -> str | None:
     if task_run.map_parent:
         # Its step is running until its last instance ends: the one check that matters.
         finish_map_if_done(task_run.run_id, task_run.map_parent)
-    elif not decide_pending(task_run.run_id, task_run.downstream, now) and not (
-        run_has_active_tasks(task_run.run_id)
-    ):
+        return TaskState.SUCCESS
+    decided = decide_pending(task_run.run_id, undecided, now) or len(undecided) < len(
+        task_run.downstream
+    )
+    if not decided and not run_has_active_tasks(task_run.run_id):
         end_run_if_done(task_run.run_id)
     return TaskState.SUCCESS
 
