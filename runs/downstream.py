@@ -31,6 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from workflows.tasks import TriggerRule
 
 from .dispatch import send_after_commit
+from .execution.prepared import prepared_cursor
 from .execution.statements import record_success, success_statement
 from .models import TaskRun, WorkflowRun
 from .states import ACTIVE_TASK_STATES, TASK_MOVES, RunState, TaskState
@@ -57,7 +58,7 @@ def _succeed_and_queue(db, task_run: TaskRun, result, now) -> list[tuple]:
     success_sql, success_params = success_statement(db, task_run, result, now)
     stamp = db.ops.adapt_datetimefield_value(now)
     params = [*success_params, stamp, task_run.run_id, *task_run.downstream, task_run.pk]
-    with db.cursor() as cursor:
+    with prepared_cursor(db) as cursor:
         cursor.execute(_succeed_and_queue_sql(success_sql, len(task_run.downstream)), params)
         return cursor.fetchall()
 
@@ -92,7 +93,7 @@ def check_after_commit(run_id: int, names: Iterable[str], now) -> None:
 
 def _queue_finished(run_id: int, names: list[str], now) -> list[tuple[int, str, str, str]]:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_queue_sql(connection.vendor, len(names)), [stamp, run_id, *names])
         return cursor.fetchall()
 

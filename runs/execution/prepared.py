@@ -56,6 +56,10 @@ class _PreparedStatements:
         with self.db.wrap_database_errors:
             return self.cursor.fetchone()
 
+    def fetchall(self) -> list:
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchall()
+
     @property
     def rowcount(self) -> int:
         return self.cursor.rowcount
