@@ -57,7 +57,8 @@ def record_success_and_queue(task_run: TaskRun, result, now) -> tuple[bool, list
 def _succeed_and_queue(db, task_run: TaskRun, result, now) -> list[tuple]:
     success_sql, success_params = success_statement(db, task_run, result, now)
     stamp = db.ops.adapt_datetimefield_value(now)
-    params = [*success_params, stamp, task_run.run_id, *task_run.downstream, task_run.pk]
+    run_id = task_run.run_id
+    params = [*success_params, stamp, run_id, *task_run.downstream, run_id, task_run.pk]
     with prepared_cursor(db) as cursor:
         cursor.execute(_succeed_and_queue_sql(success_sql, len(task_run.downstream)), params)
         return cursor.fetchall()
@@ -94,7 +95,7 @@ def check_after_commit(run_id: int, names: Iterable[str], now) -> None:
 def _queue_finished(run_id: int, names: list[str], now) -> list[tuple[int, str, str, str]]:
     stamp = connection.ops.adapt_datetimefield_value(now)
     with prepared_cursor() as cursor:
-        cursor.execute(_queue_sql(connection.vendor, len(names)), [stamp, run_id, *names])
+        cursor.execute(_queue_sql(connection.vendor, len(names)), [stamp, run_id, *names, run_id])
         return cursor.fetchall()
 
 
@@ -116,24 +117,11 @@ def _queue_sql(vendor: str, names: int, *, after_success: bool = False) -> str:
     """The UPDATE that queues the named pending tasks with no upstream task left to do.
 
     ``after_success``: as part of ``_succeed_and_queue_sql``, only if its success was
-    recorded, and with one more parameter: the id of that upstream task, left out.
+    recorded, leaving that upstream task out.
     """
     assert TaskState.PENDING in TASK_MOVES[TaskState.QUEUED], "update with the moves"
     task, run = _quote(TaskRun._meta.db_table), _quote(WorkflowRun._meta.db_table)
-    active = ", ".join(f"'{state}'" for state in ACTIVE_TASK_STATES)
-    # "u lists this task among its downstream tasks", the upstream task seen from its side:
-    # the taskrun_active_by_run index gives the run's active rows, so nothing is passed in.
-    if vendor == "postgresql":
-        upstream_of_it = f"u.downstream @> jsonb_build_array({task}.task_name)"
-    else:
-        upstream_of_it = (
-            f"EXISTS (SELECT 1 FROM json_each(u.downstream) "
-            f"WHERE json_each.value = {task}.task_name)"
-        )
-    recorded = ""
-    if after_success:
-        recorded = "EXISTS (SELECT 1 FROM done) AND "
-        upstream_of_it += " AND u.id <> %s"
+    recorded = "EXISTS (SELECT 1 FROM done) AND " if after_success else ""
     simple = f"trigger_rule = '{TriggerRule.ALL_SUCCESS}'"
     placeholders = ", ".join(["%s"] * names)
     return (
@@ -143,10 +131,37 @@ def _queue_sql(vendor: str, names: int, *, after_success: bool = False) -> str:
         f"AND state = '{TaskState.PENDING}' "
         f"AND EXISTS (SELECT 1 FROM {run} r WHERE r.id = {task}.run_id "
         f"AND r.state = '{RunState.RUNNING}') "
-        f"AND NOT EXISTS (SELECT 1 FROM {task} u WHERE u.run_id = {task}.run_id "
-        f"AND u.state IN ({active}) AND {upstream_of_it}) "
+        f"AND {_nothing_left_upstream(vendor, names, after_success)} "
         f"RETURNING id, task_name, trigger_rule, queue"
     )
+
+
+# Up to so many tasks, each looks for an active upstream task of its own (the search stops at
+# the first: a fan-in's end finds one at once); more (a fan-out's root), and the run's active
+# tasks are read once for the names they hold back.
+_FEW = 8
+
+
+def _nothing_left_upstream(vendor: str, names: int, after_success: bool) -> str:
+    """ "No active task of the run (parameter) lists this one downstream" (and the ending
+    task's id, a parameter too, is left out ``after_success``)."""
+    task = _quote(TaskRun._meta.db_table)
+    active = ", ".join(f"'{state}'" for state in ACTIVE_TASK_STATES)
+    others = "u.run_id = %s" + f" AND u.state IN ({active})" + (" AND u.id <> %s" * after_success)
+    if names > _FEW:
+        if vendor == "postgresql":
+            listed = "jsonb_array_elements_text(u.downstream) j(value)"
+        else:
+            listed = "json_each(u.downstream) j"
+        return f"task_name NOT IN (SELECT j.value FROM {task} u, {listed} WHERE {others})"
+    if vendor == "postgresql":
+        lists_it = f"u.downstream @> jsonb_build_array({task}.task_name)"
+    else:
+        lists_it = (
+            "EXISTS (SELECT 1 FROM json_each(u.downstream) "
+            f"WHERE json_each.value = {task}.task_name)"
+        )
+    return f"NOT EXISTS (SELECT 1 FROM {task} u WHERE {others} AND {lists_it})"
 
 
 @lru_cache(maxsize=64)

@@ -104,6 +104,14 @@ def five_parts():
 @workflow
 def two_parts():
     total(part(1), part(2))
+
+
+@workflow
+def diamond():
+    root = part(0)
+    parts = [part(n) for n in range(1, 21)]
+    root >> parts
+    total(*parts)
 """
 
 
@@ -134,6 +142,21 @@ def test_the_fan_in_is_queued_by_its_last_upstream_success(by_hand):
         assert succeed(run, name) == "success"
         assert total_of(run).state == "pending"
     succeed(run, last)
+    assert total_of(run).state == "queued"
+
+
+def test_a_root_queues_its_whole_fan_out_with_its_success_and_the_fan_in_waits(by_hand):
+    # Over eight downstream tasks, what holds them back is read once (runs.downstream).
+    run = trigger_run(workflow=Workflow.objects.get(slug="diamond"), parameters={})
+    root, *middle = parts(run)
+    succeed(run, root)
+    states = dict(run.task_runs.values_list("task_name", "state"))
+    assert {states[name] for name in middle} == {"queued"}
+    assert states["total"] == "pending"
+    for name in middle[:-1]:
+        succeed(run, name)
+    assert total_of(run).state == "pending"
+    succeed(run, middle[-1])
     assert total_of(run).state == "queued"
 
 
