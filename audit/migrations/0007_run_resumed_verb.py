@@ -4,15 +4,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0006_approval_verbs'),
+        ("audit", "0006_approval_verbs"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='verb',
-            field=models.CharField(choices=[('login', 'logged in'), ('logout', 'logged out'), ('login.failed', 'login failed'), ('login.refused', 'login refused'), ('run.triggered', 'run triggered'), ('run.cancelled', 'run cancelled'), ('run.note_changed', 'run note changed'), ('preset.saved', 'preset saved'), ('preset.deleted', 'preset deleted'), ('run.retried', 'failed tasks retried'), ('task.retried', 'task retried'), ('task.marked', 'task marked'), ('task.approved', 'approval step approved'), ('task.rejected', 'approval step rejected'), ('task.approval_timed_out', 'approval step timed out'), ('task.recovered', 'task of a silent worker recovered'), ('task.resent', 'lost task message sent again'), ('task.retry_sent', 'due retry sent'), ('run.resumed', 'stalled run resumed'), ('run.timed_out', 'run timed out'), ('workflow.paused', 'workflow paused'), ('workflow.unpaused', 'workflow unpaused'), ('workflow.added', 'workflow added'), ('workflow.deactivated', 'workflow deactivated'), ('workflow.code_changed', 'workflow code changed'), ('schedule.created', 'schedule created'), ('schedule.changed', 'schedule changed'), ('schedule.deleted', 'schedule deleted'), ('role.granted', 'role granted'), ('role.revoked', 'role revoked'), ('permission.granted', 'permission granted'), ('permission.revoked', 'permission revoked'), ('token.created', 'API token created'), ('token.revoked', 'API token revoked'), ('admin.added', 'added in the admin'), ('admin.changed', 'changed in the admin'), ('admin.deleted', 'deleted in the admin')], max_length=40, verbose_name='action'),
+            model_name="auditevent",
+            name="verb",
+            field=models.CharField(
+                choices=[
+                    ("login", "logged in"),
+                    ("logout", "logged out"),
+                    ("login.failed", "login failed"),
+                    ("login.refused", "login refused"),
+                    ("run.triggered", "run triggered"),
+                    ("run.cancelled", "run cancelled"),
+                    ("run.note_changed", "run note changed"),
+                    ("preset.saved", "preset saved"),
+                    ("preset.deleted", "preset deleted"),
+                    ("run.retried", "failed tasks retried"),
+                    ("task.retried", "task retried"),
+                    ("task.marked", "task marked"),
+                    ("task.approved", "approval step approved"),
+                    ("task.rejected", "approval step rejected"),
+                    ("task.approval_timed_out", "approval step timed out"),
+                    ("task.recovered", "task of a silent worker recovered"),
+                    ("task.resent", "lost task message sent again"),
+                    ("task.retry_sent", "due retry sent"),
+                    ("run.resumed", "stalled run resumed"),
+                    ("run.timed_out", "run timed out"),
+                    ("workflow.paused", "workflow paused"),
+                    ("workflow.unpaused", "workflow unpaused"),
+                    ("workflow.added", "workflow added"),
+                    ("workflow.deactivated", "workflow deactivated"),
+                    ("workflow.code_changed", "workflow code changed"),
+                    ("schedule.created", "schedule created"),
+                    ("schedule.changed", "schedule changed"),
+                    ("schedule.deleted", "schedule deleted"),
+                    ("role.granted", "role granted"),
+                    ("role.revoked", "role revoked"),
+                    ("permission.granted", "permission granted"),
+                    ("permission.revoked", "permission revoked"),
+                    ("token.created", "API token created"),
+                    ("token.revoked", "API token revoked"),
+                    ("admin.added", "added in the admin"),
+                    ("admin.changed", "changed in the admin"),
+                    ("admin.deleted", "deleted in the admin"),
+                ],
+                max_length=40,
+                verbose_name="action",
+            ),
         ),
     ]
