@@ -51,6 +51,23 @@ def broken() -> None:
 @workflow
 def fan_in_failing():
     total(part(1), broken(), part(2))
+
+@workflow
+def five_parts():
+    total(*[part(n) for n in range(5)])
+
+
+@workflow
+def two_parts():
+    total(part(1), part(2))
+
+
+@workflow
+def diamond():
+    root = part(0)
+    parts = [part(n) for n in range(1, 21)]
+    root >> parts
+    total(*parts)
 """
 
 
@@ -82,42 +99,10 @@ def test_a_failed_upstream_still_fails_the_fan_in(engine):
 
 # --- one end at a time (no worker: each end is called here) -----------------------------------
 
-PAIR = """
-from workflows import task, workflow
-
-
-@task
-def part(n: int) -> int:
-    return n
-
-
-@task
-def total(*parts) -> int:
-    return sum(parts)
-
-
-@workflow
-def five_parts():
-    total(*[part(n) for n in range(5)])
-
-
-@workflow
-def two_parts():
-    total(part(1), part(2))
-
-
-@workflow
-def diamond():
-    root = part(0)
-    parts = [part(n) for n in range(1, 21)]
-    root >> parts
-    total(*parts)
-"""
-
 
 @pytest.fixture
 def by_hand(transactional_db, workflows_dir):
-    (workflows_dir / "pairs.py").write_text(PAIR)
+    (workflows_dir / "fan_in.py").write_text(FAN_IN)
     with use_workflows(workflows_dir), stub_broker():
         yield
 
