@@ -63,7 +63,10 @@ def loaded(transactional_db, redis_url, folder, docker_client):
 
 
 def containers_of(client, run) -> list:
-    return client.containers.list(all=True, filters={"label": f"baton.run={run.pk}"})
+    # sparse: the list's own answer; not sparse, the SDK inspects each container after the
+    # list, and one removed in between (what this test waits for) raises NotFound.
+    filters = {"label": f"baton.run={run.pk}"}
+    return client.containers.list(all=True, filters=filters, sparse=True)
 
 
 def lines(folder) -> list[str]:
