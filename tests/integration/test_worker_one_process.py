@@ -31,3 +31,10 @@ def test_a_second_sigterm_stops_it_at_once(loaded, own_worker):
 
     assert own_worker.process.wait(timeout=10) == 1
     assert "Killing worker process..." in own_worker.output()
+
+
+def test_sighup_stops_it_cleanly_for_its_supervisor_to_start_again(loaded, own_worker):
+    own_worker.process.send_signal(signal.SIGHUP)
+
+    assert own_worker.process.wait(timeout=15) == 0
+    assert "Worker has been shut down." in own_worker.output()

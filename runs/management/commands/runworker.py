@@ -92,11 +92,15 @@ class Command(RunDramatiqCommand):
 
 
 class _StopSignals:
-    """The first SIGTERM or SIGINT asks for a graceful stop; a second one kills at once."""
+    """The first SIGTERM, SIGINT or SIGHUP asks for a graceful stop; a second one kills at once.
+
+    SIGHUP: the dramatiq CLI restarts its worker processes on it; here the process stops
+    cleanly and whatever supervises it (Docker's restart policy, systemd) starts it again.
+    """
 
     def __init__(self):
         self.received = False
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum, frame):
