@@ -182,7 +182,10 @@ class WorkflowRun(models.Model):
 class TaskRun(models.Model):
     """One task of one run. ``attempt`` counts the attempts started so far."""
 
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="task_runs")
+    # No index of its own: taskrun_unique_name (run, task_name) serves "the run's tasks".
+    run = models.ForeignKey(
+        WorkflowRun, on_delete=models.CASCADE, related_name="task_runs", db_index=False
+    )
     task_name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, default="python")
     position = models.PositiveIntegerField(default=0, help_text="Topological order in the graph.")
