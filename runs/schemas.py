@@ -45,7 +45,10 @@ def _reason_checker(missing: str):
 def _reason(description: str):
     # The pattern documents what the validator checks, in its own words: some words, no NUL.
     return Field(
-        min_length=1, max_length=2000, pattern=r"^[^\x00]*\S[^\x00]*$", description=description
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
+        description=description,
     )
 
 
