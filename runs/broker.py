@@ -27,6 +27,7 @@ class BatonRedisBroker(RedisBroker):
         self._subscriber: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.listening = threading.Event()  # Redis confirmed the subscription to the nudges
 
     def nudge_channel(self, queue_name: str) -> str:
         return f"{self.namespace}:nudge:{queue_name}"
@@ -59,17 +60,24 @@ class BatonRedisBroker(RedisBroker):
         prefix = self.nudge_channel("")
         while not self._closed.is_set():
             try:
-                with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                with self.client.pubsub() as pubsub:
                     pubsub.psubscribe(prefix + "*")
                     while not self._closed.is_set():
                         item = pubsub.get_message(timeout=1.0)
-                        event = item and self._nudged.get(item["channel"].decode()[len(prefix) :])
-                        if event:
-                            event.set()
+                        if item and item["type"] == "psubscribe":
+                            self.listening.set()
+                        elif item and item["type"] == "pmessage":
+                            self._nudge(item["channel"].decode()[len(prefix) :])
             except redis.RedisError as exc:
                 # Consumers poll meanwhile; a message is never lost for a missed nudge.
                 logger.warning("Nudges from Redis interrupted (%s); subscribing again", exc)
+                self.listening.clear()
                 self._closed.wait(1.0)
+
+    def _nudge(self, queue_name: str) -> None:
+        event = self._nudged.get(queue_name)
+        if event is not None:
+            event.set()
 
 
 class _NudgedConsumer(_RedisConsumer):

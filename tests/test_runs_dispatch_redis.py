@@ -112,6 +112,7 @@ def test_an_idle_consumer_wakes_when_work_is_sent_not_at_its_next_poll(redis_bro
     redis_broker.declare_queue("alpha")
     consumer = redis_broker.consume("alpha", prefetch=1, timeout=10_000)
     assert next(consumer) is None  # an empty queue; its subscriber starts
+    assert redis_broker.listening.wait(10), "no subscription to the nudges"
 
     def later():
         time.sleep(0.2)
