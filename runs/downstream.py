@@ -143,11 +143,13 @@ _FEW = 8
 
 
 def _nothing_left_upstream(vendor: str, names: int, after_success: bool) -> str:
-    """ "No active task of the run (parameter) lists this one downstream" (and the ending
-    task's id, a parameter too, is left out ``after_success``)."""
+    """The condition that no active task of the run lists this one among its downstream
+    tasks; parameters: the run's id, then (``after_success``) the ending task's, left out."""
     task = _quote(TaskRun._meta.db_table)
     active = ", ".join(f"'{state}'" for state in ACTIVE_TASK_STATES)
-    others = "u.run_id = %s" + f" AND u.state IN ({active})" + (" AND u.id <> %s" * after_success)
+    others = f"u.run_id = %s AND u.state IN ({active})"
+    if after_success:
+        others += " AND u.id <> %s"
     if names > _FEW:
         if vendor == "postgresql":
             listed = "jsonb_array_elements_text(u.downstream) j(value)"

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from enum import Enum
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -45,7 +45,9 @@ class Recorded(Enum):
 @survives_outages
 def _end_attempt(task_run, outcome: Outcome, options: TaskOptions | None, now) -> str | None:
     # Safe to run again with the same ``now``: that is how a retry recognises its own commit.
-    if outcome.state == TaskState.SUCCESS and not task_run.pool and outcome.follow is None:
+    # A success's next steps are decided after its commit: not inside someone's transaction.
+    lock_free = not task_run.pool and outcome.follow is None and not connection.in_atomic_block
+    if outcome.state == TaskState.SUCCESS and lock_free:
         return _end_success(task_run, outcome, now)
     with transaction.atomic():
         # The run's lock orders the decisions of tasks ending together (see runs.progress).
