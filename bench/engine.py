@@ -328,10 +328,23 @@ class Bench:
             f"Baton engine bench: {connection.vendor} + {broker}, "
             f"{workers}{self.options.threads} threads\n"
         )
-        print(f"{'':42} {'Baton':>9} {'bare':>9} {'ratio':>7}")
+        print(f"{'':42} {'Baton':>9} {'bare':>9} {'ratio':>7}  target")
         for label, baton, bare, *ratio in rows:
             value = ratio[0] if ratio else float(baton.split()[0]) / float(bare.split()[0])
-            print(f"{label:42} {baton:>9} {bare:>9} {value:>7.2f}")
+            print(f"{label:42} {baton:>9} {bare:>9} {value:>7.2f}  {_target(label)}")
+
+
+# Issue 21's targets, by the start of a row's label.
+TARGETS = {
+    "chain gap, median": "ratio <= 1.0 (quiet machine: <= 3 ms)",
+    "chain gap, p95": "ratio <= 2.0",
+    "CPU per fanned-out task": "<= 2.5 ms",
+    "fan-in of": "ratio >= 0.8",
+}
+
+
+def _target(label: str) -> str:
+    return next((target for start, target in TARGETS.items() if label.startswith(start)), "")
 
 
 def _dramatiq_processes(options, folder: Path) -> subprocess.Popen:
