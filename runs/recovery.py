@@ -204,7 +204,11 @@ def resume_stalled_runs(now: datetime) -> int:
 
 def _resume(run_id: int, now: datetime) -> int:
     with transaction.atomic():
-        run = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run_id)
+        run = (
+            WorkflowRun.objects.select_for_update(of=("self",))
+            .select_related("workflow")
+            .get(pk=run_id)
+        )
         last_end = run.task_runs.aggregate(last=Max("finished_at"))["last"]
         if run.state != RunState.RUNNING or (last_end and now - last_end < STALL_GRACE):
             return 0  # a task that just ended is deciding what follows it
