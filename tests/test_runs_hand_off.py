@@ -19,16 +19,21 @@ def engine(transactional_db):
         yield broker
 
 
-def test_the_next_task_runs_in_the_same_thread_without_a_message(engine, monkeypatch):
-    sent = []
-    real_send_all = dispatch._send_all
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[int, str]]:
+    """The ``(task_run_id, queue)`` given to the broker, not those held for a hand-off."""
+    sent, real_send_all = [], dispatch._send_all
 
     def record_what_is_sent(items, delay):
         if getattr(dispatch._held_by_thread, "current", None) is None:
-            sent.extend(items)  # given to the broker, not held for a hand-off
+            sent.extend(items)
         real_send_all(items, delay)
 
     monkeypatch.setattr(dispatch, "_send_all", record_what_is_sent)
+    return sent
+
+
+def test_the_next_task_runs_in_the_same_thread_without_a_message(engine, sent):
     run = trigger_run(workflow=Workflow.objects.get(slug="data_edge"), parameters={})
     run = wait_for_run(run, timeout=10)
     assert run.state == "success"
@@ -61,17 +66,8 @@ def chain(transactional_db, workflows_dir):
         yield broker
 
 
-def test_a_long_chain_goes_by_the_broker_after_so_many_hand_offs(chain, monkeypatch):
+def test_a_long_chain_goes_by_the_broker_after_so_many_hand_offs(chain, sent, monkeypatch):
     monkeypatch.setattr(actors, "HAND_OFFS", 2)
-    sent = []
-    real_send_all = dispatch._send_all
-
-    def record_what_is_sent(items, delay):
-        if getattr(dispatch._held_by_thread, "current", None) is None:
-            sent.extend(items)
-        real_send_all(items, delay)
-
-    monkeypatch.setattr(dispatch, "_send_all", record_what_is_sent)
     run = trigger_run(workflow=Workflow.objects.get(slug="chain_of_three"), parameters={})
     run = wait_for_run(run, timeout=10)
     assert run.state == "success"
