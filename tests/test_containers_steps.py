@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from docker.api.client import APIClient
 
 from runs.containers.backend import DaemonUnreachable
 from runs.containers.docker_backend import DockerBackend
@@ -153,6 +154,26 @@ def test_out_of_memory_says_so_with_the_limit(engine):
     task = run_of("container_out_of_memory").task_runs.get()
     assert task.state == "failed"
     assert "out of memory (limit 8 MiB)" in task.error
+
+
+def test_out_of_memory_is_told_when_the_daemon_flags_it_only_by_its_event(engine, monkeypatch):
+    # Docker 20.10 under load: containerd's OOM event reaches the daemon after the exit, so
+    # State.OOMKilled stays false; the daemon still logs the container's "oom" event.
+    real = APIClient.inspect_container
+
+    def oom_flag_lost(client, container):
+        found = real(client, container)
+        found["State"]["OOMKilled"] = False
+        return found
+
+    monkeypatch.setattr(APIClient, "inspect_container", oom_flag_lost)
+    task = run_of("container_out_of_memory").task_runs.get()
+    assert "out of memory (limit 8 MiB)" in task.error
+
+
+def test_a_sigkill_code_with_memory_to_spare_is_not_called_out_of_memory(engine):
+    task = run_of("container_killed_with_memory_to_spare").task_runs.get()
+    assert task.error.startswith("Exited with code 137 (killed by SIGKILL).")
 
 
 def test_the_containers_carry_the_attempt_labels(engine):

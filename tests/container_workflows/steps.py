@@ -93,3 +93,8 @@ def container_missing_image():
 @workflow
 def container_out_of_memory():
     container("greedy", IMAGE, ["sh", "-c", "x=a; while true; do x=$x$x$x$x; done"], memory="8m")
+
+
+@workflow
+def container_killed_with_memory_to_spare():
+    container("modest", IMAGE, ["sh", "-c", "echo small; exit 137"], memory="64m")
