@@ -30,7 +30,10 @@ class BatonRedisBroker(RedisBroker):
         self.listening = threading.Event()  # Redis confirmed the subscription to the nudges
 
     def nudge_channel(self, queue_name: str) -> str:
-        return f"{self.namespace}:nudge:{queue_name}"
+        # Channels are the server's, not a database's: the number keeps installations (and
+        # test processes) sharing one Redis on different databases from waking each other.
+        database = self.client.connection_pool.connection_kwargs.get("db", 0)
+        return f"{self.namespace}:{database}:nudge:{queue_name}"
 
     def enqueue(self, message, *, delay=None):
         sent = super().enqueue(message, delay=delay)

@@ -18,11 +18,18 @@ from runs.broker import BatonRedisBroker
 @pytest.fixture
 def redis_broker(redis_url, monkeypatch):
     broker = BatonRedisBroker(url=redis_url, namespace="baton-test-dispatch")
-    broker.flush_all()
+    forget_namespace(broker)
     monkeypatch.setattr(dispatch.dramatiq, "get_broker", lambda: broker)
     yield broker
-    broker.flush_all()
+    forget_namespace(broker)
     broker.close()
+
+
+def forget_namespace(broker) -> None:
+    """Every key of the namespace: flush_all forgets only the queues declared, not the
+    messages a consumer fetched and did not ack, which Dramatiq requeues a minute later."""
+    for key in broker.client.scan_iter(f"{broker.namespace}*"):
+        broker.client.delete(key)
 
 
 def test_a_batch_arrives_as_one_message_per_task_run(redis_broker):
@@ -124,9 +131,28 @@ def test_an_idle_consumer_wakes_when_work_is_sent_not_at_its_next_poll(redis_bro
 
     began = time.monotonic()
     threading.Thread(target=later).start()
-    consumer.misses = 10  # long idle: its back-off is the full 10 s, unless nudged
-    got = next(consumer) or next(consumer)
+    got = None
+    while got is None and time.monotonic() - began < 3:
+        consumer.misses = 10  # long idle: its back-off is the full 10 s, unless nudged
+        got = next(consumer)
     assert got is not None and got.args == (1,)
     assert time.monotonic() - began < 3
     consumer.ack(got)
     consumer.close()
+
+
+def test_a_send_on_another_database_of_the_same_redis_is_not_heard(redis_broker, redis_url):
+    # Pub/sub channels are the server's: without the database in their name, another
+    # installation's (or test process's) sends would wake this one's consumers.
+    other = BatonRedisBroker(
+        url=redis_url.rsplit("/", 1)[0] + "/15", namespace=redis_broker.namespace
+    )
+    with redis_broker.client.pubsub() as pubsub:
+        pubsub.psubscribe(redis_broker.nudge_channel("") + "*")
+        pubsub.get_message(timeout=5)  # the subscription's confirmation
+        other.enqueue(Message(queue_name="alpha", actor_name="a", args=(1,), kwargs={}, options={}))
+        redis_broker.client.publish(redis_broker.nudge_channel("alpha"), "marker")
+        first = pubsub.get_message(timeout=5)  # delivered in the order published
+    forget_namespace(other)
+    other.close()
+    assert first is not None and first["data"] == b"marker"
