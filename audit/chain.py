@@ -79,14 +79,23 @@ def append(event: AuditEvent) -> AuditEvent:
     Joins the caller's transaction, and keeps the chain head locked until it
     ends: record last in a transaction, so that others wait the least.
     """
+    return append_all([event])[0]
+
+
+def append_all(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Chain ``events`` (unsaved), in their order, and insert them in one statement."""
+    if not events:
+        return events
     with transaction.atomic():
         head = _locked_head()
-        # Stamped under the lock, so that time order and chain order agree.
-        event.created_at = timezone.now()
-        event.prev_hash = head.last_hash
-        event.hash = event_hash(hashed_fields_of(event), event.prev_hash)
-        event.save()
+        prev_hash = head.last_hash
+        for event in events:
+            # Stamped under the lock, so that time order and chain order agree.
+            event.created_at = timezone.now()
+            event.prev_hash = prev_hash
+            event.hash = prev_hash = event_hash(hashed_fields_of(event), prev_hash)
+        AuditEvent.objects.bulk_create(events)
         AuditChainHead.objects.filter(pk=HEAD_ID).update(
-            last_event_id=event.pk, last_hash=event.hash
+            last_event_id=events[-1].pk, last_hash=events[-1].hash
         )
-    return event
+    return events

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from workflows.models import Workflow
 from workflows.parameter_limits import escaped
 
-from .chain import append
+from .chain import append, append_all
 from .context import current_request
 from .masking import mask_secrets
 
@@ -69,13 +69,43 @@ def record_event(
     Call it last in the action's transaction: it holds the chain lock until
     the commit, and it rolls back with the action.
     """
+    return append(
+        _new_event(
+            verb=verb,
+            actor=actor,
+            actor_label=actor_label,
+            obj=obj,
+            workflow=workflow,
+            details=details,
+            request=request,
+            token=token,
+        )
+    )
+
+
+def record_events(events: list[dict]) -> list[AuditEvent]:
+    """Append several events in one insert, in order; each is ``record_event``'s arguments."""
+    return append_all([_new_event(**arguments) for arguments in events])
+
+
+def _new_event(
+    *,
+    verb,
+    actor=None,
+    actor_label=None,
+    obj=None,
+    workflow=None,
+    details=None,
+    request=None,
+    token=None,
+) -> AuditEvent:
     request = request or current_request()
     token = token or _token_of(request)
     if actor is not None and not actor.is_authenticated:
         actor = None  # AnonymousUser passed along as "the user"
     if actor is None and actor_label is None:
         actor = token.user if token else _user_of(request)
-    event = AuditEvent(
+    return AuditEvent(
         verb=AuditEvent.Verb(verb).value,
         actor=actor,
         actor_label=(actor.get_username() if actor else actor_label or SYSTEM)[:150],
@@ -84,7 +114,6 @@ def record_event(
         **_object_fields(obj, workflow),
         **_request_fields(request),
     )
-    return append(event)
 
 
 def _storable(details: dict | None) -> dict:
