@@ -9,13 +9,13 @@ from django.apps import apps
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
-from audit.recorder import SYSTEM, Verb, record_event
+from audit.recorder import SYSTEM, Verb, record_event, record_events
 
 from .definition import WorkflowDefinition
 from .models import TaskSpec, Workflow, WorkflowLoadError, WorkflowSchedule, WorkflowVersion
 from .registry import Registry
 from .schedules import BATON_TASK, declared_key, row_key, timing_from_declaration
-from .versions import version_for
+from .versions import new_version, version_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +78,23 @@ def _code_fields(definition: WorkflowDefinition) -> dict:
 
 
 def _write_task_specs(workflow: Workflow, definition: WorkflowDefinition) -> None:
-    specs = definition.task_specs()
-    names = [spec["name"] for spec in specs]
-    workflow.tasks.exclude(name__in=names).delete()
-    for spec in specs:
-        TaskSpec.objects.update_or_create(
-            workflow=workflow, name=spec["name"], defaults={k: v for k, v in spec.items()}
-        )
+    """The workflow's TaskSpec rows made the definition's: changed rows only are written."""
+    specs = {spec["name"]: spec for spec in definition.task_specs()}
+    workflow.tasks.exclude(name__in=list(specs)).delete()
+    stored = {row.name: row for row in workflow.tasks.filter(name__in=list(specs))}
+    changed = []
+    for name, spec in specs.items():
+        row = stored.get(name)
+        if row is not None and any(getattr(row, key) != value for key, value in spec.items()):
+            for key, value in spec.items():
+                setattr(row, key, value)
+            changed.append(row)
+    if changed:
+        fields = {key for spec in specs.values() for key in spec} - {"name"}
+        TaskSpec.objects.bulk_update(changed, sorted(fields))
+    TaskSpec.objects.bulk_create(
+        [TaskSpec(workflow=workflow, **spec) for name, spec in specs.items() if name not in stored]
+    )
 
 
 def _record(verb: str, obj, workflow: Workflow, **details) -> None:
@@ -160,20 +170,32 @@ def _sync_version(workflow: Workflow, definition: WorkflowDefinition, current_ha
     )
 
 
+def _create_all(definitions: list[WorkflowDefinition], report: SyncReport) -> None:
+    """Workflows new to the database, in a few statements however many (a first sync)."""
+    workflows = Workflow.objects.bulk_create(
+        [Workflow(slug=d.slug, **_code_fields(d)) for d in definitions]
+    )
+    pairs = list(zip(workflows, definitions, strict=True))
+    TaskSpec.objects.bulk_create(
+        [TaskSpec(workflow=w, **spec) for w, d in pairs for spec in d.task_specs()]
+    )
+    versions = WorkflowVersion.objects.bulk_create([new_version(w, d) for w, d in pairs])
+    for workflow, version in zip(workflows, versions, strict=True):
+        workflow.current_version = version
+    Workflow.objects.bulk_update(workflows, ["current_version"])
+    added = {"verb": Verb.WORKFLOW_ADDED, "actor_label": SYSTEM}
+    record_events(
+        [{**added, "obj": w, "workflow": w, "details": {"source_file": d.file}} for w, d in pairs]
+    )
+    for workflow, definition in pairs:
+        if definition.schedule is not None:
+            _sync_schedule(workflow, definition)
+    report.created.extend(d.slug for d in definitions)
+
+
 def _sync_one(
-    definition: WorkflowDefinition,
-    existing: Workflow | None,
-    report: SyncReport,
-    current_hash: str | None = None,
+    definition: WorkflowDefinition, existing: Workflow, report: SyncReport, current_hash: str | None
 ):
-    if existing is None:
-        workflow = Workflow.objects.create(slug=definition.slug, **_code_fields(definition))
-        _record(Verb.WORKFLOW_ADDED, workflow, workflow, source_file=definition.file)
-        _write_task_specs(workflow, definition)
-        _sync_schedule(workflow, definition)
-        _sync_version(workflow, definition, None)
-        report.created.append(definition.slug)
-        return
     _sync_version(existing, definition, current_hash)
     if existing.code_hash == definition.code_hash and existing.is_active:
         report.unchanged.append(definition.slug)
@@ -263,10 +285,11 @@ def sync_workflows(*, registry: Registry, prune: bool = False) -> SyncReport:
             pk__in=[w.current_version_id for w in existing.values() if w.current_version_id]
         ).values_list("workflow_id", "code_hash")
     )
+    _create_all([d for slug, d in registry.workflows.items() if slug not in existing], report)
     for slug, definition in registry.workflows.items():
-        workflow = existing.get(slug)
-        current_hash = current_hashes.get(workflow.pk) if workflow else None
-        _sync_one(definition, workflow, report, current_hash)
+        if slug in existing:
+            workflow = existing[slug]
+            _sync_one(definition, workflow, report, current_hashes.get(workflow.pk))
     _deactivate_removed(registry, existing, report, prune)
     _record_load_errors(registry, report)
     return report
