@@ -5,6 +5,8 @@ import textwrap
 import pytest
 from django.core.management import call_command
 
+from audit.models import AuditEvent
+from audit.verification import verify_chain
 from workflows.models import TaskSpec, Workflow, WorkflowLoadError
 from workflows.registry import discover
 from workflows.sync import sync_workflows
@@ -131,6 +133,37 @@ def test_sync_updates_a_changed_workflow(workflows_dir):
     report = sync_workflows(registry=discover())
     assert report.updated == ["changing"]
     assert Workflow.objects.get(slug="changing").tags == ["ops", "new"]
+
+
+@pytest.mark.django_db
+def test_a_first_sync_of_many_workflows_records_each_with_its_version_and_event(workflows_dir):
+    names = [f"many_{n}" for n in range(30)]
+    write(workflows_dir, "many.py", "".join(GOOD.format(name=name) for name in names))
+    sync_workflows(registry=discover())
+    workflows = Workflow.objects.filter(slug__in=names).select_related("current_version")
+    assert sorted(w.slug for w in workflows) == sorted(names)
+    assert all(w.current_version.code_hash == w.code_hash for w in workflows)
+    assert TaskSpec.objects.filter(workflow__slug__in=names).count() == 60
+    added = AuditEvent.objects.filter(
+        verb=AuditEvent.Verb.WORKFLOW_ADDED, workflow_slug__startswith="many_"
+    )
+    assert sorted(added.values_list("workflow_slug", flat=True)) == sorted(names)
+    assert verify_chain().is_intact
+
+
+@pytest.mark.django_db
+def test_a_changed_graph_rewrites_only_the_task_specs_that_changed(workflows_dir):
+    path = write(workflows_dir, "ops.py", GOOD.format(name="regraphed"))
+    sync_workflows(registry=discover())
+    fetch_before = TaskSpec.objects.get(workflow__slug="regraphed", name="fetch")
+    source = path.read_text().replace("@task\n", "@task(retries=2)\n")
+    source = source.replace('shell("echo", ["echo", fetch(n)])', 'shell("say", ["echo", fetch(n)])')
+    path.write_text(source)
+    sync_workflows(registry=discover())
+    specs = {s.name: s for s in TaskSpec.objects.filter(workflow__slug="regraphed")}
+    assert sorted(specs) == ["fetch", "say"]
+    assert (specs["fetch"].pk, specs["fetch"].retries) == (fetch_before.pk, 2)
+    assert specs["say"].upstream == ["fetch"]
 
 
 @pytest.mark.django_db
