@@ -81,7 +81,7 @@ def _write_task_specs(workflow: Workflow, definition: WorkflowDefinition) -> Non
     """The workflow's TaskSpec rows made the definition's: changed rows only are written."""
     specs = {spec["name"]: spec for spec in definition.task_specs()}
     workflow.tasks.exclude(name__in=list(specs)).delete()
-    stored = {row.name: row for row in workflow.tasks.filter(name__in=list(specs))}
+    stored = {row.name: row for row in workflow.tasks.all()}
     changed = []
     for name, spec in specs.items():
         row = stored.get(name)
