@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q
 
 from audit.recorder import SYSTEM, Verb, record_event
 from workflows.live import definition_for_version
@@ -187,19 +187,15 @@ def resume_stalled_runs(now: datetime) -> int:
     Left so when a worker died between a task's commit and the decision that follows
     it without the run's lock (runs.downstream), or the run's end (a leaf's last task).
     """
-    busy = Count("id", filter=~Q(state=TaskState.PENDING))
-    pending_only = (
-        TaskRun.objects.filter(run__state=RunState.RUNNING, state__in=ACTIVE_TASK_STATES)
-        .values("run_id")
-        .annotate(busy=busy)
-        .filter(busy=0)
-        .values_list("run_id", flat=True)
+    # A few index probes per running run (the active-task index), however many tasks it has:
+    # grouping the active rows of every running run cost a tick 19 ms at 100 runs of 1,000.
+    in_progress = [state for state in ACTIVE_TASK_STATES if state != TaskState.PENDING]
+    stalled = (
+        WorkflowRun.objects.filter(state=RunState.RUNNING)
+        .exclude(Exists(TaskRun.objects.filter(run=OuterRef("pk"), state__in=in_progress)))
+        .values_list("pk", flat=True)
     )
-    nothing_left = WorkflowRun.objects.filter(state=RunState.RUNNING).exclude(
-        Exists(TaskRun.objects.filter(run=OuterRef("pk"), state__in=ACTIVE_TASK_STATES))
-    )
-    stalled = [*pending_only[:BATCH], *nothing_left.values_list("pk", flat=True)[:BATCH]]
-    return sum(_resume(run_id, now) for run_id in stalled)
+    return sum(_resume(run_id, now) for run_id in stalled[:BATCH])
 
 
 def _resume(run_id: int, now: datetime) -> int:

@@ -222,3 +222,27 @@ def test_a_decision_lost_with_its_worker_is_made_by_the_sweep(by_hand, monkeypat
     assert total_of(run).state == "queued"
     event = AuditEvent.objects.get(verb="run.resumed")
     assert event.details == {"tasks_decided": 1, "state": "running"}
+
+
+def test_a_run_whose_last_end_was_lost_is_ended_by_the_sweep(by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    for name in [*parts(run), "total"]:
+        succeed(run, name)
+    # As if its worker died after the last task's commit, before ending the run.
+    WorkflowRun.objects.filter(pk=run.pk).update(state="running", finished_at=None)
+
+    later = timezone.now() + recovery.STALL_GRACE
+    assert recovery.sweep(later)["runs_resumed"] == 1
+    run.refresh_from_db()
+    assert run.state == "success"
+    assert AuditEvent.objects.get(verb="run.resumed").details["state"] == "success"
+
+
+def test_a_run_with_a_task_in_progress_is_left_to_it(by_hand):
+    run = trigger_run(workflow=Workflow.objects.get(slug="two_parts"), parameters={})
+    first, _second = parts(run)
+    claim_task_run(run.task_runs.get(task_name=first).pk)  # running, its worker alive
+
+    later = timezone.now() + recovery.STALL_GRACE
+    assert recovery.resume_stalled_runs(later) == 0
+    assert not AuditEvent.objects.filter(verb="run.resumed").exists()
