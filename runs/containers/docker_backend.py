@@ -4,12 +4,10 @@ import codecs
 import io
 import math
 import os
-import signal
 import tarfile
 import threading
 from collections.abc import Callable
-from contextlib import closing, contextmanager, suppress
-from datetime import UTC, datetime
+from contextlib import contextmanager, suppress
 
 import docker
 import requests
@@ -34,9 +32,6 @@ API_TIMEOUT = 30
 # What a registry answers for an image that is not there (Docker passes its words on).
 MISSING_WORDS = ("not found", "manifest unknown", "does not exist", "pull access denied")
 RESULT_FOLDER = "/baton"
-KILLED = 128 + signal.SIGKILL  # the exit code of a container the OOM killer ended
-# Seconds past a container's end to wait for the daemon's "oom" event (see oom_event_of).
-OOM_EVENT_WAIT = 2
 
 
 def connect(*, timeout: float = API_TIMEOUT) -> "DockerBackend":
@@ -145,27 +140,8 @@ class DockerBackend:
     def wait(self, container: Started) -> Exit:
         with daemon_errors():
             code = self.client.api.wait(container.id)["StatusCode"]
-            found = self.client.api.inspect_container(container.id)
-            out_of_memory = found["State"].get("OOMKilled") or (
-                code == KILLED
-                and bool(found["HostConfig"].get("Memory"))
-                and self.oom_event_of(container.id, found["State"])
-            )
-        return Exit(code=code, out_of_memory=bool(out_of_memory))
-
-    def oom_event_of(self, container_id: str, state: dict) -> bool:
-        """Whether the daemon logged an "oom" event for the container.
-
-        Docker 20.10 sets State.OOMKilled only when containerd's OOM event reaches it before
-        the exit; under load it may come just after (moby's OOM detection race), so a
-        SIGKILLed container with a memory limit waits a moment for the event itself.
-        """
-        since = _daemon_seconds(state["StartedAt"])
-        until = _daemon_seconds(state["FinishedAt"]) + 1 + OOM_EVENT_WAIT
-        filters = {"container": container_id, "event": "oom"}
-        events = self.client.api.events(since=since, until=until, filters=filters, decode=True)
-        with closing(events):
-            return any(event.get("status") == "oom" for event in events)
+            state = self.client.api.inspect_container(container.id)["State"]
+        return Exit(code=code, out_of_memory=bool(state.get("OOMKilled")))
 
     def stop(self, container: Started, *, grace: float) -> None:
         # Docker sends the image's stop signal (SIGTERM), waits, then SIGKILLs; whole seconds.
@@ -209,13 +185,6 @@ class DockerBackend:
 
     def close(self) -> None:
         pass  # the client is the process's, for the next steps
-
-
-def _daemon_seconds(timestamp: str) -> int:
-    """Whole seconds since the epoch of a daemon's RFC 3339 time, as its events API takes."""
-    return int(
-        datetime.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-    )
 
 
 @contextmanager

@@ -188,7 +188,8 @@ def _outcome(backend, started: Started, ended: Exit, node: TaskNode, output) -> 
     if ended.code != 0:
         lines = "\n".join(output.last_lines())
         tail = f" Last lines of the log:\n{lines}" if lines else ""
-        return Outcome.failed(f"Exited with code {ended.code}{_signal_of(ended.code)}.{tail}")
+        said = f"Exited with code {ended.code}{_signal_of(ended.code)}.{_memory_hint(ended, node)}"
+        return Outcome.failed(f"{said}{tail}")
     try:
         written = backend.read_file(
             started, RESULT_FILE, max_bytes=settings.BATON_TASK_RESULT_MAX_BYTES
@@ -215,6 +216,20 @@ def _written_result(text: str) -> Outcome:
             retryable=False,
         )
     return result_outcome(value)
+
+
+def _memory_hint(ended: Exit, node: TaskNode) -> str:
+    """For a SIGKILLed container with a memory limit that Docker did not say it reached.
+
+    Docker learns of an OOM kill from containerd, which watches a container's memory only
+    once its process has started (one killed in its first instants is never flagged), and
+    Docker 20.10 may miss an OOM event that comes after the exit.
+    """
+    limit = node.container.memory
+    if ended.code != 128 + signal.SIGKILL or not limit:
+        return ""
+    told = memory_text(limit)
+    return f" It may have run out of memory (limit {told}): Docker does not always say so."
 
 
 def _signal_of(code: int) -> str:
