@@ -222,8 +222,7 @@ def _memory_hint(ended: Exit, node: TaskNode) -> str:
     """For a SIGKILLed container with a memory limit that Docker did not say it reached.
 
     Docker learns of an OOM kill from containerd, which watches a container's memory only
-    once its process has started (one killed in its first instants is never flagged), and
-    Docker 20.10 may miss an OOM event that comes after the exit.
+    once its process has started: one killed in its first instants is never flagged.
     """
     limit = node.container.memory
     if ended.code != 128 + signal.SIGKILL or not limit:
